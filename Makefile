@@ -1,0 +1,150 @@
+# spoold: top-level Makefile.
+#
+#   make                 bin/spoold, bin/spoolctl, build/libspoold.a
+#   make check           unit + integration tests, then again under ASan+UBSan
+#   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS per target
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=address,undefined ...   any target with sanitizers
+#   make CC=clang        clang build (gcc and clang are both kept warning-free)
+#
+# Missing Debian packages are installed by scripts/install-deps the first time
+# pkg-config cannot find a dependency.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+SANITIZE ?=
+FUZZ_SECONDS ?= 30
+
+PKGS := libcurl openssl sqlite3 libxml-2.0 libcjson inih
+
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
+             test -d /usr/share/json-schema-test-suite/tests/draft7 && echo yes)
+ifneq ($(DEPS_OK),yes)
+$(info spoold: installing missing build dependencies (scripts/install-deps))
+DEPS_RC := $(shell scripts/install-deps >&2; echo $$?)
+ifneq ($(DEPS_RC),0)
+$(error scripts/install-deps failed; see the messages above)
+endif
+endif
+endif
+
+ifeq ($(SANITIZE),)
+B ?= build
+SANFLAGS :=
+else
+B ?= build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wvla -Wshadow -Wpointer-arith \
+        -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+        -Wwrite-strings -Wundef -Wno-unused-parameter
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
+             $(SANFLAGS) -Ilib $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lm
+
+LIB_SRC  := $(sort $(wildcard lib/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+LIBA     := $(B)/libspoold.a
+
+PROGS    := spoold spoolctl
+SPOOLCTL_SRC := $(sort $(wildcard spoold/spoolctl*.c spoold/cmd_*.c))
+SPOOLD_SRC   := spoold/spoold.c
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/t/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/t/replay_%)
+
+ifeq ($(SANITIZE),)
+BINDIR_OUT := bin
+else
+BINDIR_OUT := $(B)/bin
+endif
+
+.PHONY: all check check-unit check-build test-san fuzz install clean lint
+all: $(BINDIR_OUT)/spoold $(BINDIR_OUT)/spoolctl $(LIBA)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR_OUT)/spoold: $(SPOOLD_SRC:%.c=$(B)/%.o) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BINDIR_OUT)/spoolctl: $(SPOOLCTL_SRC:%.c=$(B)/%.o) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/t/test_%: $(B)/tests/unit/test_%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Fuzz harnesses built as plain programs that replay files (corpus and
+# crash regressions) through LLVMFuzzerTestOneInput; see tests/fuzz/README.
+$(B)/t/replay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay_main.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+check-build: all $(UNIT_BIN) $(REPLAY_BIN)
+
+# One pass of every test against the binaries of build dir $(B).
+check-unit: check-build
+	@SPOOLD_BIN=$(abspath $(BINDIR_OUT)) BUILD_DIR=$(abspath $(B)) \
+	  tests/run-tests $(UNIT_BIN) -- $(REPLAY_BIN)
+
+check:
+	@rm -f .check-summary
+	@$(MAKE) --no-print-directory check-unit SUMMARY=$(abspath .check-summary)
+	@$(MAKE) --no-print-directory check-unit SANITIZE=address,undefined \
+	  SUMMARY=$(abspath .check-summary)
+	@tests/summarize .check-summary
+
+export SUMMARY
+
+# libFuzzer: clang only. Each harness runs FUZZ_SECONDS; new crashes land in
+# tests/fuzz/crashes/<target>/ and are replayed by `make check` from then on.
+FUZZ_B := build-fuzz
+FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) \
+              -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_B)/%.o)
+$(FUZZ_B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_B)/fuzz_%: $(FUZZ_B)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_B)/%)
+	@for f in $^; do n=$$(basename $$f); \
+	  mkdir -p tests/fuzz/crashes/$$n tests/fuzz/work/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -artifact_prefix=tests/fuzz/crashes/$$n/ \
+	    tests/fuzz/work/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/spoold/schemas
+	install -m 0755 bin/spoold bin/spoolctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 schemas/receipt.schema.json schemas/receipt.xsd \
+	  $(DESTDIR)$(PREFIX)/share/spoold/schemas/
+
+demo:
+	@echo "make demo arrives with the daemon (issue 4); see README.md" >&2
+	@exit 2
+
+clean:
+	rm -rf build build-san build-fuzz bin .check-summary
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
