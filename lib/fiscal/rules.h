@@ -4,8 +4,9 @@
  *
  * rules_check() is a pure function of the receipt and the context: no I/O.
  * What it cannot know from the receipt alone comes from the context; a NULL
- * or zero context field means "unknown" and the rules that need it are
- * skipped (so `spoolctl inspect` without a journal checks what it can).
+ * or zero context field means "unknown" (except vat_payer: 0 is "no") and
+ * the rules that need it are skipped (so `spoolctl inspect` without a
+ * journal checks what it can).
  * Rules that need the journal (original of a credit note, invoice number
  * uniqueness) go through callbacks so this module never touches storage.
  *
@@ -40,7 +41,9 @@ struct original_receipt {
 	const char	*currency;
 	int64_t		 total;			/* cents, the original's receiptTotal */
 	int64_t		 adjusted;		/* sum of totals of CN/DN already
-						   issued against it (CN negative) */
+						   issued against it (CN negative,
+						   DN positive), not counting the
+						   note being checked */
 	const struct tax_key {
 		int64_t	 tax_id;
 		bool	 has_percent;
@@ -49,7 +52,13 @@ struct original_receipt {
 	size_t		 n_taxes;
 };
 
-/* Returns 1 found (fills *out), 0 not found, -1 lookup failed. */
+/*
+ * Returns 1 found (fills *out), 0 not found, -1 lookup failed. Return 0 only
+ * when the journal is authoritative for that reference: 0 is a Red RCPT032.
+ * RCPT035 (credit notes only) fires when
+ *	out->total + out->adjusted + r->total < 0,
+ * i.e. |this credit| + |earlier credits| > original total + earlier debits.
+ */
 typedef int (*original_lookup_fn)(void *arg, const struct receipt_cdn *ref,
 		    struct original_receipt *out);
 /* Returns 1 when invoiceNo is already used by this taxpayer, 0 when not. */
@@ -58,7 +67,9 @@ typedef int (*invoice_used_fn)(void *arg, const char *invoice_no);
 struct rules_ctx {
 	const struct tax_def	*taxes;		/* GetConfig applicableTaxes */
 	size_t			 n_taxes;
-	int			 vat_payer;	/* 1 yes, 0 no, -1 unknown */
+	int			 vat_payer;	/* 1 yes, 0 no, -1 unknown: set
+						   it, a zeroed context says
+						   "not a VAT payer" */
 
 	/* The previous receipt of this device (chain checks). */
 	bool			 has_prev;
@@ -75,10 +86,16 @@ struct rules_ctx {
 	void			*cb_arg;
 };
 
+/* RCPT031: how far ahead of ctx->now a receiptDate may be (clock skew). */
+#define RULES_FUTURE_SKEW_SECONDS	300
+
 /*
- * Check every rule that the context allows. Also checks the receiptTaxes
- * against the lines (RCPT025..027, via tax.h) when r->has_taxes.
- * Findings are appended to f.
+ * Check every rule that the context allows; ctx NULL means nothing is known
+ * (vat_payer -1). Also checks the receiptTaxes against the lines
+ * (RCPT025..027, via tax_check()) when r->has_taxes. Findings are appended
+ * to f: FDMS codes with FDMS's colour, and codes of ours with COLOUR_NONE:
+ * DATE (a date that does not parse; path "" when it came from the context),
+ * LINE_NO, TAX_CODE, LOOKUP (lookup_original failed), TOO_LARGE (arena full).
  */
 void	rules_check(const struct receipt *r, const struct rules_ctx *ctx,
 	    struct findings *f);
