@@ -46,6 +46,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
+             -DSPOOLD_SCHEMA_DIR='"$(PREFIX)/share/spoold/schemas"' \
              $(SANFLAGS) -Ilib $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm
@@ -63,11 +64,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/t/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/t/replay_%)
 
-ifeq ($(SANITIZE),)
-BINDIR_OUT := bin
-else
-BINDIR_OUT := $(B)/bin
-endif
+BINDIR_OUT := $(if $(filter build,$(B)),bin,$(B)/bin)
 
 .PHONY: all check check-unit check-build test-san fuzz install clean lint
 all: $(BINDIR_OUT)/spoold $(BINDIR_OUT)/spoolctl $(LIBA)
@@ -107,7 +104,11 @@ check-unit: check-build
 
 check:
 	@rm -f .check-summary
+	@echo "== clang build (warnings as errors)"
+	@$(MAKE) --no-print-directory -s CC=clang B=build-clang all
+	@echo "== gcc build and tests"
 	@$(MAKE) --no-print-directory check-unit SUMMARY=$(abspath .check-summary)
+	@echo "== the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@$(MAKE) --no-print-directory check-unit SANITIZE=address,undefined \
 	  SUMMARY=$(abspath .check-summary)
 	@tests/summarize .check-summary
@@ -126,12 +127,12 @@ $(FUZZ_B)/%.o: %.c
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_B)/%)
-	@for f in $^; do n=$$(basename $$f); \
+	@for f in $^; do n=$$(basename $$f); t=$${n#fuzz_}; \
 	  mkdir -p tests/fuzz/crashes/$$n tests/fuzz/work/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -artifact_prefix=tests/fuzz/crashes/$$n/ \
-	    tests/fuzz/work/$$n tests/fuzz/corpus/$$n || exit 1; \
+	    tests/fuzz/work/$$n tests/fuzz/corpus/$$t || exit 1; \
 	done
 
 install: all
@@ -145,6 +146,6 @@ demo:
 	@exit 2
 
 clean:
-	rm -rf build build-san build-fuzz bin .check-summary
+	rm -rf build build-san build-clang build-fuzz bin .check-summary
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)

@@ -327,15 +327,15 @@ test_long_message(void)
 	free(big);
 }
 
-/* The numbers of "line N" in s, in order, appended to seq. */
+/* The numbers of "err N" in s, in order, appended to seq. */
 static void
 collect(const char *s, int *seq, int *n)
 {
 	const char *p = s;
 
-	while (p != NULL && (p = strstr(p, "line ")) != NULL) {
-		seq[(*n)++] = (int)strtol(p + 5, NULL, 10);
-		p += 5;
+	while (p != NULL && (p = strstr(p, "err ")) != NULL && *n < 400) {
+		seq[(*n)++] = (int)strtol(p + 4, NULL, 10);
+		p += 4;
 	}
 }
 
@@ -375,7 +375,10 @@ test_rotation(void)
 		    name, file_size(path_in(dir, name)));
 	}
 
-	/* Oldest to newest, the kept lines are consecutive and end at 99. */
+	/*
+	 * ERROR lines go to fdms.log too, so they are the last ones there:
+	 * oldest to newest, the kept ones are consecutive and end at 49.
+	 */
 	for (i = 3; i >= 0; i--) {
 		if (i == 0)
 			snprintf(name, sizeof(name), "fdms.log");
@@ -389,7 +392,7 @@ test_rotation(void)
 	for (i = 1; i < n; i++)
 		if (seq[i] != seq[i - 1] + 1)
 			ok = 0;
-	CHECK(ok && seq[n - 1] == 99, "kept lines not consecutive up to 99 "
+	CHECK(ok && seq[n - 1] == 49, "kept lines not consecutive up to 49 "
 	    "(%d lines)", n);
 
 	/* No rotation with max 0, and keep 0 just starts afresh. */

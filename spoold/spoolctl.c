@@ -1,0 +1,101 @@
+/*
+ * spoolctl.c - the admin and batch tool: global options, then one command.
+ *
+ * spoolctl [-c FILE] [--device NAME] COMMAND [ARGS]
+ * Exit: 0 ok, 1 failed/refused, 2 usage or configuration error, 75 FDMS
+ * unreachable (interface.md §1).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "spoolctl.h"
+
+struct command {
+	const char	*name;
+	int		(*run)(const struct spoolctl_globals *, int, char **);
+	const char	*usage;
+	const char	*arrives;	/* not built yet: the issue that brings it */
+};
+
+static const struct command commands[] = {
+	{ "inspect", cmd_inspect, "inspect FILE [--device-id N] [--prev-hash H] "
+	    "[--key PEM] [--qr-url U] [--json]", NULL },
+	{ "register", NULL, "register [--key-type ecdsa|rsa]", "issue 3" },
+	{ "config", NULL, "config", "issue 3" },
+	{ "status", NULL, "status [--json]", "issue 3" },
+	{ "open-day", NULL, "open-day [--opened-at DATETIME]", "issue 3" },
+	{ "close-day", NULL, "close-day [--no-wait] [--timeout S]", "issue 5" },
+	{ "resync", NULL, "resync", "issue 3" },
+	{ "renew-cert", NULL, "renew-cert", "issue 3" },
+	{ "ping", NULL, "ping", "issue 3" },
+	{ "backup", NULL, "backup [--output-dir D] [--retain DAYS]", "issue 5" },
+	{ "restore", NULL, "restore FILE [--force]", "issue 5" },
+	{ "audit", NULL, "audit [--day N] [--json]", "issue 5" },
+	{ "pre-golive", NULL, "pre-golive [--skip-close] [--min-receipts N]",
+	    "issue 5" },
+	{ "reprocess", NULL, "reprocess NAME...|--all", "issue 5" },
+	{ "migrate", NULL, "migrate [VERSION]", "issue 3" },
+	{ "migrate-db", NULL, "migrate-db --to URL", "issue 3" },
+	{ "export", NULL, "export [--day N] [--format jsonl|fdms-file]",
+	    "issue 5" },
+	{ "cert", NULL, "cert", "issue 3" },
+};
+
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: spoolctl [-c FILE] [--device NAME] COMMAND [ARGS]\n"
+	    "commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(fp, "  %-60s%s%s%s\n", commands[i].usage,
+		    commands[i].arrives ? "(not built yet: " : "",
+		    commands[i].arrives ? commands[i].arrives : "",
+		    commands[i].arrives ? ")" : "");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct spoolctl_globals g = { NULL, NULL };
+	int i = 1;
+	size_t k;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			g.config_path = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+			g.device = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "spoolctl: unknown option %s\n", argv[i]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (k = 0; k < NCOMMANDS; k++) {
+		if (strcmp(commands[k].name, argv[i]) != 0)
+			continue;
+		if (commands[k].run == NULL) {
+			fprintf(stderr, "spoolctl: %s is not built yet (%s)\n",
+			    argv[i], commands[k].arrives);
+			return EXIT_USAGE;
+		}
+		return commands[k].run(&g, argc - i, argv + i);
+	}
+	fprintf(stderr, "spoolctl: unknown command %s\n", argv[i]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

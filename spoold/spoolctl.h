@@ -1,0 +1,21 @@
+/*
+ * spoolctl.h - the admin tool's commands: one file per command
+ * (cmd_<name>.c), each a thin layer over lib/.
+ */
+#ifndef SPOOLCTL_H
+#define SPOOLCTL_H
+
+/* Exit codes of interface.md §1. */
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+#define EXIT_TEMPFAIL	75
+
+struct spoolctl_globals {
+	const char	*config_path;	/* -c */
+	const char	*device;	/* --device */
+};
+
+int	cmd_inspect(const struct spoolctl_globals *, int argc, char **argv);
+
+#endif
