@@ -229,8 +229,9 @@ config_problems_print(FILE *f, const char *prog,
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
-		fprintf(f, "%s: %s: %s: %s\n", prog, p->v[i].where,
-		    p->v[i].key, p->v[i].message);
+		fprintf(f, "%s: %s: %s%s%s\n", prog, p->v[i].where,
+		    p->v[i].key, p->v[i].key[0] != '\0' ? ": " : "",
+		    p->v[i].message);
 	if (p->dropped > 0)
 		fprintf(f, "%s: ... and %zu more problems\n", prog,
 		    p->dropped);
@@ -251,7 +252,7 @@ where_of(const struct config *cfg, const struct origin *o, char *buf,
 		break;
 	default:
 		snprintf(buf, size, "%s", cfg->path ? cfg->path :
-		    "(no configuration file)");
+		    "(no configuration file: " CONF_SYSTEM " does not exist)");
 		break;
 	}
 	return buf;
@@ -456,7 +457,7 @@ classify(struct parse *ps, const char *s)
 {
 	const char *e, *c;
 
-	if (ps->line == 1 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+	if (ps->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;		/* UTF-8 BOM, which libinih skips too */
 	while (is_blank(*s))
 		s++;
@@ -827,7 +828,8 @@ config_load(const char *path, struct config_problems *p)
 	ps.p = p;
 	ps.sec = SEC_NONE;
 	ps.tail = &ps.devs;
-	if (must_exist || access(path, F_OK) == 0) {
+	/* Only a system file that is plainly absent may be missing. */
+	if (must_exist || access(path, F_OK) == 0 || errno != ENOENT) {
 		if ((cfg->path = arena_strdup(a, path)) == NULL ||
 		    parse_file(&ps) == -1) {
 			if (cfg->path == NULL)
@@ -992,7 +994,7 @@ device_where(const struct config *cfg, const struct config_device *dv,
 		snprintf(buf, size, "environment %s", keys[ki].env);
 	else
 		snprintf(buf, size, "%s", cfg->path ? cfg->path :
-		    "(no configuration file)");
+		    "(no configuration file: " CONF_SYSTEM " does not exist)");
 	return buf;
 }
 

@@ -117,7 +117,7 @@ void		 config_problems_clear(struct config_problems *);
 void		 config_problem_add(struct config_problems *, const char *where,
 		    const char *key, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
-/* "prog: where: key: message" per line; the dropped count if any. */
+/* "prog: where: key: message" per line (no "key: " when there is none). */
 int		 config_problems_print(FILE *, const char *prog,
 		    const struct config_problems *);
 /* url-safe base64 of exactly 32 bytes, '=' padded (44 characters). */

@@ -24,6 +24,9 @@ findings_clear(struct findings *f)
 	f->dropped = 0;
 }
 
+static void vadd(struct findings *, const char *, enum colour, const char *,
+    const char *, va_list) __attribute__((format(printf, 5, 0)));
+
 static void
 vadd(struct findings *f, const char *code, enum colour c, const char *path,
     const char *fmt, va_list ap)

@@ -43,11 +43,11 @@
 #include "util/timeutil.h"
 
 #define ORIGINAL_MAX_MONTHS	12	/* RCPT033 */
-#define TEXT_MAX		40	/* bytes of untrusted text in a message */
+#define TEXT_MAX		40	/* untrusted bytes shown in a message */
 #define TEXT_BUF		(TEXT_MAX + 4)
-#define NUM_BUF			64	/* an __int128 with 12 decimals, signed */
+#define NUM_BUF			64	/* a signed __int128, 12 decimals */
 #define PATH_BUF		64
-#define CENT_UNITS		INT64_C(10000000000)	/* 10^-12 units per cent */
+#define CENT_UNITS		INT64_C(10000000000)	/* 10^-12 per cent */
 #define HALF_CENT		(CENT_UNITS / 2)
 
 /*
@@ -84,7 +84,7 @@ struct check {
 	struct findings		*f;
 	/* Dates that parsed, else NULL. */
 	const char		*date;		/* receiptDate */
-	const char		*eff_date;	/* receiptDate, or now if absent */
+	const char		*eff_date;	/* date, or now if absent */
 	const char		*opened, *prev, *now;
 	/* receiptTaxes as given, or as the daemon will compute them. */
 	const struct receipt_tax *taxes;
@@ -410,9 +410,9 @@ check_dates(struct check *c)
 		if ((s = secs(d, c->opened)) > max)
 			findings_rcpt(c->f, "RCPT041", "receiptDate", "receipt "
 			    "date %s is %" PRId64 " h %02" PRId64 " min after "
-			    "the fiscal day opened (%s); a day may last at most "
-			    "%d hours", d, s / 3600, s % 3600 / 60, c->opened,
-			    c->ctx->day_max_hours);
+			    "the fiscal day opened (%s); a day may last at "
+			    "most %d hours", d, s / 3600, s % 3600 / 60,
+			    c->opened, c->ctx->day_max_hours);
 	}
 }
 
@@ -662,16 +662,24 @@ check_line_tax(struct check *c, const struct receipt_line *l, size_t i)
 			    l->tax_id, name, b);
 		return;
 	}
-	if (valid == NULL)
-		findings_rcpt(c->f, "RCPT025", at(path, "receiptLines", i,
-		    "taxID"), "tax %" PRId64 " (%s) is valid from %s till %s, "
-		    "not on %s", l->tax_id,
-		    safe_text(rate->name, name, sizeof(name)),
-		    rate->valid_from != NULL ?
-		    safe_text(rate->valid_from, from, sizeof(from)) : "always",
-		    rate->valid_till != NULL ?
-		    safe_text(rate->valid_till, till, sizeof(till)) : "further "
-		    "notice", c->eff_date);
+	if (valid != NULL)
+		return;
+	safe_text(rate->name, name, sizeof(name));
+	safe_text(rate->valid_from, from, sizeof(from));
+	safe_text(rate->valid_till, till, sizeof(till));
+	at(path, "receiptLines", i, "taxID");
+	if (rate->valid_from != NULL && rate->valid_till != NULL)
+		findings_rcpt(c->f, "RCPT025", path, "tax %" PRId64 " (%s) is "
+		    "not valid on %s: it is valid from %s until %s", l->tax_id,
+		    name, c->eff_date, from, till);
+	else if (rate->valid_from != NULL)
+		findings_rcpt(c->f, "RCPT025", path, "tax %" PRId64 " (%s) is "
+		    "not valid on %s: it is valid from %s", l->tax_id, name,
+		    c->eff_date, from);
+	else
+		findings_rcpt(c->f, "RCPT025", path, "tax %" PRId64 " (%s) is "
+		    "not valid on %s: it was valid until %s", l->tax_id, name,
+		    c->eff_date, till);
 }
 
 /*
@@ -706,8 +714,9 @@ check_hs_code(struct check *c, const struct receipt_line *l, size_t i)
 	else if (vat == 1 && (!l->has_tax_percent || l->tax_percent == 0) &&
 	    len != 8)
 		findings_rcpt(c->f, "RCPT048", path, "HS code \"%s\" has %zu "
-		    "digits; a VAT-registered taxpayer needs 8 on a %s line",
-		    txt, len, l->has_tax_percent ? "zero-rated" : "exempt");
+		    "digits; a VAT-registered taxpayer needs 8 on %s line",
+		    txt, len, l->has_tax_percent ? "a zero-rated" :
+		    "an exempt");
 	else if (len != 4 && len != 8)
 		findings_rcpt(c->f, "RCPT048", path, "HS code \"%s\" has %s%zu "
 		    "digits; it must have 4 or 8", txt, len > 8 ? "more than " :
@@ -857,9 +866,9 @@ check_original_age(struct check *c, const struct original_receipt *o)
 	if (c->eff_date == NULL || o->date == NULL)
 		return;
 	if (timeutil_parse_local(o->date, &tm) == -1) {
-		findings_add(c->f, "DATE", COLOUR_NONE, "creditDebitNote", "the "
-		    "original receipt's date \"%s\" (from the journal) is not "
-		    "a date; RCPT033 was not checked",
+		findings_add(c->f, "DATE", COLOUR_NONE, "creditDebitNote",
+		    "the original receipt's date \"%s\" (from the journal) is "
+		    "not a date; RCPT033 was not checked",
 		    safe_text(o->date, txt, sizeof(txt)));
 		return;
 	}
@@ -871,8 +880,9 @@ check_original_age(struct check *c, const struct original_receipt *o)
 	snprintf(limit, sizeof(limit), "%04d-%02d-%02dT%02d:%02d:%02d", y,
 	    tm.tm_mon + 1, mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (secs(c->eff_date, limit) > 0)
-		findings_rcpt(c->f, "RCPT033", "creditDebitNote", "the original "
-		    "receipt is dated %s, more than %d months before %s",
+		findings_rcpt(c->f, "RCPT033", "creditDebitNote", "the "
+		    "original receipt is dated %s, more than %d months before "
+		    "%s",
 		    o->date, ORIGINAL_MAX_MONTHS, c->eff_date);
 }
 
@@ -944,8 +954,8 @@ check_original(struct check *c)
 		return;
 	}
 	if (rc == 0) {
-		findings_rcpt(c->f, "RCPT032", "creditDebitNote", "the original "
-		    "receipt (%s) was not found", ref);
+		findings_rcpt(c->f, "RCPT032", "creditDebitNote", "the "
+		    "original receipt (%s) was not found", ref);
 		return;
 	}
 	if (o.currency != NULL && r->currency != NULL &&
@@ -977,8 +987,8 @@ check_buyer(struct check *c)
 		findings_rcpt(c->f, "RCPT043", "buyerData.buyerTIN", "buyer "
 		    "data is given without the buyer's TIN");
 	else if ((len = strnlen(b->tin, 11)) != 10)
-		findings_rcpt(c->f, "RCPT043", "buyerData.buyerTIN", "buyer TIN "
-		    "\"%s\" has %s%zu characters; a TIN has exactly 10",
+		findings_rcpt(c->f, "RCPT043", "buyerData.buyerTIN", "buyer "
+		    "TIN \"%s\" has %s%zu characters; a TIN has exactly 10",
 		    safe_text(b->tin, txt, sizeof(txt)), len > 10 ?
 		    "more than " : "", len > 10 ? (size_t)10 : len);
 	/* Empty is absent, as GetConfig's own vatNumber "" (pitfall 18). */

@@ -40,10 +40,11 @@ struct original_receipt {
 	const char	*date;			/* receiptDate of the original */
 	const char	*currency;
 	int64_t		 total;			/* cents, the original's receiptTotal */
-	int64_t		 adjusted;		/* sum of totals of CN/DN already
-						   issued against it (CN negative,
-						   DN positive), not counting the
-						   note being checked */
+	/*
+	 * Sum of the totals of the credit/debit notes already issued against
+	 * it (CN negative, DN positive), not counting the note being checked.
+	 */
+	int64_t		 adjusted;
 	const struct tax_key {
 		int64_t	 tax_id;
 		bool	 has_percent;

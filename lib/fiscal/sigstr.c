@@ -21,9 +21,18 @@ sigstr_tax_cmp(const struct receipt_tax *a, const struct receipt_tax *b)
 	const char *ca = a->tax_code ? a->tax_code : "";
 	const char *cb = b->tax_code ? b->tax_code : "";
 
+	int c;
+
+	/* Same order as tax.c's key_cmp, so computed and given taxes agree. */
 	if (a->tax_id != b->tax_id)
 		return a->tax_id < b->tax_id ? -1 : 1;
-	return strcmp(ca, cb);
+	if ((c = strcmp(ca, cb)) != 0)
+		return c < 0 ? -1 : 1;
+	if (a->has_tax_percent != b->has_tax_percent)
+		return a->has_tax_percent ? 1 : -1;
+	if (a->has_tax_percent && a->tax_percent != b->tax_percent)
+		return a->tax_percent < b->tax_percent ? -1 : 1;
+	return 0;
 }
 
 static int

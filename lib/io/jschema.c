@@ -268,6 +268,19 @@ utf8_put(unsigned long cp, char *o)
 	return 4;
 }
 
+static unsigned long
+utf8_get(const char *s, size_t n)
+{
+	unsigned long cp = (unsigned char)s[0];
+	size_t i;
+
+	if (n > 1)
+		cp &= 0x7f >> n;
+	for (i = 1; i < n; i++)
+		cp = cp << 6 | ((unsigned char)s[i] & 0x3f);
+	return cp;
+}
+
 /* minLength/maxLength count code points: every byte but continuations. */
 static unsigned long long
 utf8_count(const char *s)
@@ -364,16 +377,24 @@ static int
 dbl_text(locale_t loc, double v, char *buf, size_t len)
 {
 	locale_t old;
+	long x;
 	int p;
 
 	if (!isfinite(v))
 		return -1;
 	old = uselocale(loc);
 	for (p = 1; p <= 17; p++) {
-		snprintf(buf, len, "%.*g", p, v);
+		snprintf(buf, len, "%.*e", p - 1, v);
 		if (strtod(buf, NULL) == v)
 			break;
 	}
+	/*
+	 * Plain notation for people ("10", not "1e+01") where it is the same
+	 * number: below 1e15 the padded integer digits are exact.
+	 */
+	x = strtol(strchr(buf, 'e') + 1, NULL, 10);
+	if (x >= -4 && x < 15)
+		snprintf(buf, len, "%.*g", (int)x + 1 > p ? (int)x + 1 : p, v);
 	uselocale(old);
 	return 0;
 }
@@ -533,11 +554,24 @@ re_class_esc(char c, int inclass, struct sb *o, const char **why)
  * A character escape at p (just after the backslash): the code point in
  * *cp, the number of characters consumed, 0 when unsupported.
  */
+static int
+hexn(const char *p, int n, unsigned long *v)
+{
+	int h;
+
+	for (*v = 0; n-- > 0; p++) {
+		if ((h = hexval(*p)) < 0)
+			return -1;
+		*v = *v * 16 + (unsigned long)h;
+	}
+	return 0;
+}
+
 static size_t
 re_char_esc(const char *p, unsigned long *cp, const char **why)
 {
 	unsigned long lo;
-	int i, n, h;
+	int n;
 
 	switch (*p) {
 	case 't': *cp = '\t'; return 1;
@@ -552,19 +586,17 @@ re_char_esc(const char *p, unsigned long *cp, const char **why)
 		return 2;
 	case 'x': case 'u':
 		n = *p == 'x' ? 2 : 4;
-		for (*cp = 0, i = 1; i <= n; i++) {
-			if ((h = hexval(p[i])) < 0) {
-				*why = "malformed \\x or \\u escape";
-				return 0;
-			}
-			*cp = *cp * 16 + (unsigned long)h;
+		if (hexn(p + 1, n, cp) < 0) {
+			*why = "malformed \\x or \\u escape";
+			return 0;
 		}
 		if (*cp == 0) {
 			*why = "NUL in a pattern is not supported";
 			return 0;
 		}
+		/* a UTF-16 pair, as JSON writes characters beyond the BMP */
 		if (*cp >= 0xd800 && *cp < 0xdc00 && p[5] == '\\' &&
-		    p[6] == 'u' && re_char_esc(p + 6, &lo, why) == 5 &&
+		    p[6] == 'u' && hexn(p + 7, 4, &lo) == 0 &&
 		    lo >= 0xdc00 && lo < 0xe000) {
 			*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
 			return 11;
@@ -628,6 +660,43 @@ re_atom(const char *p, struct sb *body, char *buf, size_t *n, int *kind,
 }
 
 /*
+ * A range lo-hi inside brackets. glibc refuses non-ASCII range endpoints
+ * in C.UTF-8 (it has no collation table), so the non-ASCII part is spelt
+ * out member by member, within reason.
+ */
+static int
+re_range(struct sb *body, const char *lo, size_t nlo, const char *hi,
+    size_t nhi, const char **why)
+{
+	unsigned long cl = utf8_get(lo, nlo), ch = utf8_get(hi, nhi), cp;
+	char u[4];
+
+	if (ch < cl) {
+		*why = "range out of order";
+		return -1;
+	}
+	if (cl < 0x80) {
+		sb_putn(body, lo, nlo);
+		sb_putc(body, '-');
+		if (ch < 0x80) {
+			sb_putn(body, hi, nhi);
+			return 0;
+		}
+		sb_putc(body, 0x7f);
+		cl = 0x80;
+	}
+	if (ch - cl >= 1024) {
+		*why = "a range of more than 1024 non-ASCII characters is "
+		    "not supported";
+		return -1;
+	}
+	for (cp = cl; cp <= ch; cp++)
+		if (cp < 0xd800 || cp >= 0xe000)
+			sb_putn(body, u, utf8_put(cp, u));
+	return 0;
+}
+
+/*
  * [...] at p (after '['). POSIX brackets have no escapes: "]" must come
  * first, "-" last, "^" not first, and "[" is safe last; so those literals
  * are collected as flags and placed where POSIX wants them.
@@ -667,9 +736,8 @@ re_bracket(const char *p, struct sb *o, const char **why)
 					    "endpoint is not supported";
 					goto fail;
 				}
-				sb_putn(&body, lo, nlo);
-				sb_putc(&body, '-');
-				sb_putn(&body, hi, nhi);
+				if (re_range(&body, lo, nlo, hi, nhi, why) < 0)
+					goto fail;
 				p = q;
 				continue;
 			}
@@ -915,7 +983,8 @@ uri_split(const char *u, struct uri *r)
 	r->p = span(p, (size_t)(e - p));
 	p = e;
 	if (*p == '?') {
-		e = ++p + strcspn(p, "#");
+		p++;
+		e = p + strcspn(p, "#");
 		r->q = span(p, (size_t)(e - p));
 		p = e;
 	}
@@ -933,8 +1002,9 @@ remove_dots(const char *in, size_t n, struct sb *o)
 	size_t i = 0, start = o->n, seg;
 	char *s;
 
+	sb_puts(o, "");		/* o->p exists before anything is popped */
 	sb_putn(&t, in, n);
-	if (t.oom) {
+	if (t.oom || o->oom) {
 		o->oom = 1;
 		return;
 	}
@@ -950,8 +1020,11 @@ remove_dots(const char *in, size_t n, struct sb *o)
 			s[++i] = '/';
 		else if (strncmp(s + i, "/../", 4) == 0 ||
 		    strcmp(s + i, "/..") == 0) {
-			i += 2;
-			s[i] = '/';
+			/* "/../x" -> "/x", "/.." -> "/" */
+			if (s[i + 3] == '/')
+				i += 3;
+			else
+				s[i += 2] = '/';
 			while (o->n > start && o->p[o->n - 1] != '/')
 				o->n--;
 			if (o->n > start)
@@ -1209,17 +1282,15 @@ depth_ok(const cJSON *j, int depth)
 
 static struct node *compile(struct cctx *, const cJSON *, const char *);
 
-/* The subschema j at pointer tokens tok1[/tok2]. */
+/* The subschema j, at pointer token tok (if any) below the keyword. */
 static struct node *
-sub(struct cctx *cc, const cJSON *j, const char *tok1, const char *tok2,
-    const char *base)
+sub(struct cctx *cc, const cJSON *j, const char *tok, const char *base)
 {
 	struct node *n;
-	size_t save;
+	size_t save = cc->plen;
 
-	save = ptr_push(cc, tok1);
-	if (tok2 != NULL)
-		ptr_push(cc, tok2);
+	if (tok != NULL)
+		ptr_push(cc, tok);
 	n = compile(cc, j, base);
 	if (n != NULL)
 		ptr_pop(cc, save);	/* on error keep it for the message */
@@ -1251,7 +1322,7 @@ sublist(struct cctx *cc, const cJSON *k, const char *base, struct nlist *l)
 		return oom(cc);
 	for (i = 0, c = k->child; c != NULL; c = c->next, i++) {
 		snprintf(idx, sizeof(idx), "%zu", i);
-		if ((l->v[i] = sub(cc, c, k->string, idx, base)) == NULL)
+		if ((l->v[i] = sub(cc, c, idx, base)) == NULL)
 			return -1;
 	}
 	return 0;
@@ -1323,7 +1394,7 @@ kw_object(struct cctx *cc, struct node *n, const cJSON *k, const char *base)
 			return oom(cc);
 		for (i = 0, c = k->child; c != NULL; c = c->next, i++) {
 			n->props[i].name = c->string;
-			if ((n->props[i].s = sub(cc, c, kw, c->string,
+			if ((n->props[i].s = sub(cc, c, c->string,
 			    base)) == NULL)
 				return -1;
 		}
@@ -1334,7 +1405,7 @@ kw_object(struct cctx *cc, struct node *n, const cJSON *k, const char *base)
 			return oom(cc);
 		for (i = 0, c = k->child; c != NULL; c = c->next, i++) {
 			n->pprops[i].src = c->string;
-			if ((n->pprops[i].s = sub(cc, c, kw, c->string,
+			if ((n->pprops[i].s = sub(cc, c, c->string,
 			    base)) == NULL ||
 			    (n->pprops[i].re = re_compile(cc, c->string)) ==
 			    NULL)
@@ -1351,14 +1422,14 @@ kw_object(struct cctx *cc, struct node *n, const cJSON *k, const char *base)
 				if (names(cc, c, "dependencies") < 0)
 					return -1;
 				n->deps[i].req = c;
-			} else if ((n->deps[i].s = sub(cc, c, kw, c->string,
+			} else if ((n->deps[i].s = sub(cc, c, c->string,
 			    base)) == NULL)
 				return -1;
 		}
 		n->ndeps = m;
 	} else {		/* definitions: compiled for $ref targets */
 		for (c = k->child; c != NULL; c = c->next)
-			if (sub(cc, c, kw, c->string, base) == NULL)
+			if (sub(cc, c, c->string, base) == NULL)
 				return -1;
 	}
 	return 0;
@@ -1416,7 +1487,7 @@ keyword(struct cctx *cc, struct node *n, const cJSON *k, const char *base)
 	for (i = 0; i < sizeof(sch) / sizeof(sch[0]); i++)
 		if (strcmp(kw, sch[i].kw) == 0) {
 			sp = (struct node **)(void *)((char *)n + sch[i].off);
-			return (*sp = sub(cc, k, kw, NULL, base)) ? 0 : -1;
+			return (*sp = sub(cc, k, NULL, base)) ? 0 : -1;
 		}
 	for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
 		if (strcmp(kw, lim[i].kw) == 0)
@@ -1448,7 +1519,7 @@ keyword(struct cctx *cc, struct node *n, const cJSON *k, const char *base)
 	}
 	if (strcmp(kw, "items") == 0) {
 		if (!cJSON_IsArray(k))
-			return (n->items = sub(cc, k, kw, NULL, base)) ? 0 : -1;
+			return (n->items = sub(cc, k, NULL, base)) ? 0 : -1;
 		n->items_array = 1;
 		/* "items": [] is legal: every item is additional. */
 		return count(k) == 0 ? 0 : sublist(cc, k, base, &n->itemv);
@@ -1482,6 +1553,7 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 	const cJSON *k;
 	struct node *n;
 	char *uri, *hash;
+	size_t save;
 
 	if ((n = arena_alloc(cc->js->a, sizeof(*n))) == NULL) {
 		oom(cc);
@@ -1534,9 +1606,12 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 			}
 		}
 	}
-	for (k = j->child; k != NULL; k = k->next)
+	for (k = j->child; k != NULL; k = k->next) {
+		save = ptr_push(cc, k->string);
 		if (keyword(cc, n, k, base) < 0)
-			return NULL;
+			return NULL;	/* the pointer stays for the message */
+		ptr_pop(cc, save);
+	}
 	return n;
 }
 
@@ -1689,6 +1764,8 @@ jschema_load_file(const char *path, char *err, size_t errlen)
 	cJSON *doc;
 	FILE *fp;
 
+	if (err == NULL)
+		errlen = 0;	/* snprintf(NULL, 0, ...) is fine */
 	if ((fp = fopen(path, "rb")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
@@ -1735,4 +1812,707 @@ out:
 	fclose(fp);
 	free(buf);
 	return js;
+}
+
+/* ------------------------------------------------------------ validate */
+
+enum { STOP_DEEP = 1, STOP_ERR };
+
+struct vctx {
+	const struct jschema	*js;
+	struct findings		*out;		/* the caller's list */
+	int			 frames, stop;
+	size_t			 plen;
+	char			 path[sizeof(((struct finding *)NULL)->path)];
+};
+
+/* A bad value makes `bad`; a trial (f == NULL) needs no more than one. */
+#define TRY(expr) do {							\
+	int r_ = (expr);						\
+	if (r_ < 0)							\
+		return -1;						\
+	if (r_ > 0) {							\
+		bad = 1;						\
+		if (f == NULL)						\
+			return 1;					\
+	}								\
+} while (0)
+
+static int eval(struct vctx *, const struct node *, const cJSON *, int,
+    struct findings *);
+
+static size_t
+path_push(struct vctx *c, const char *key, size_t idx)
+{
+	size_t save = c->plen, room = sizeof(c->path) - save;
+	int n;
+
+	if (key != NULL)
+		n = snprintf(c->path + save, room, "%s%s", save ? "." : "",
+		    key);
+	else
+		n = snprintf(c->path + save, room, "[%zu]", idx);
+	c->plen = n < 0 ? save : (size_t)n >= room ? sizeof(c->path) - 1 :
+	    save + (size_t)n;
+	return save;
+}
+
+static void
+path_pop(struct vctx *c, size_t save)
+{
+	c->plen = save;
+	c->path[save] = '\0';
+}
+
+static int
+fail(struct vctx *c, struct findings *f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct vctx *c, struct findings *f, const char *fmt, ...)
+{
+	char msg[sizeof(((struct finding *)NULL)->message)];
+	va_list ap;
+
+	if (f != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		findings_add(f, "SCHEMA", COLOUR_NONE, c->path, "%s", msg);
+	}
+	return 1;
+}
+
+/* The same, at the member `key` of the current value. */
+static int
+fail_at(struct vctx *c, struct findings *f, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+fail_at(struct vctx *c, struct findings *f, const char *key,
+    const char *fmt, ...)
+{
+	char msg[sizeof(((struct finding *)NULL)->message)];
+	va_list ap;
+	size_t save;
+
+	if (f != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		save = path_push(c, key, 0);
+		findings_add(f, "SCHEMA", COLOUR_NONE, c->path, "%s", msg);
+		path_pop(c, save);
+	}
+	return 1;
+}
+
+/* Depth and recursion limits end the whole evaluation, trial or not. */
+static int
+stop_deep(struct vctx *c, const char *what)
+{
+	if (c->stop == 0)
+		findings_add(c->out, "SCHEMA", COLOUR_NONE, c->path,
+		    "%s deeper than %d levels: not validated", what,
+		    what[0] == 'i' ? JSCHEMA_MAX_DEPTH : MAX_FRAMES);
+	c->stop = STOP_DEEP;
+	return -1;
+}
+
+static int
+stop_err(struct vctx *c)
+{
+	c->stop = STOP_ERR;
+	return -1;
+}
+
+static int
+num(struct vctx *c, const cJSON *x, char *buf, struct dec *d,
+    const char **text)
+{
+	return num_dec(c->js->loc, x, buf, d, text) < 0 ? stop_err(c) : 0;
+}
+
+static int
+re_match(struct vctx *c, const regex_t *re, const char *s)
+{
+	locale_t old;
+	int rc;
+
+	old = uselocale(c->js->loc);
+	rc = regexec(re, s, 0, NULL, 0);
+	uselocale(old);
+	if (rc == 0)
+		return 1;
+	return rc == REG_NOMATCH ? 0 : stop_err(c);
+}
+
+/*
+ * JSON equality (1 == 1.0; members in any order) of a and b, values at
+ * instance depth `depth`: 1 equal, 0 not, -1 stop.
+ */
+static int
+equal(struct vctx *c, const cJSON *a, const cJSON *b, int depth)
+{
+	const cJSON *x, *y;
+	char ba[NUMBUF], bb[NUMBUF];
+	const char *ta, *tb;
+	struct dec da, db;
+	int r;
+
+	if ((a->type & 0xff) != (b->type & 0xff))
+		return 0;
+	switch (a->type & 0xff) {
+	case cJSON_Number:
+		if (num(c, a, ba, &da, &ta) < 0 || num(c, b, bb, &db, &tb) < 0)
+			return -1;
+		return dec_cmp(&da, &db) == 0;
+	case cJSON_String:
+	case cJSON_Raw:
+		return strcmp(a->valuestring ? a->valuestring : "",
+		    b->valuestring ? b->valuestring : "") == 0;
+	case cJSON_Array:
+		if (count(a) != count(b))
+			return 0;
+		if (a->child != NULL && depth >= JSCHEMA_MAX_DEPTH)
+			return stop_deep(c, "instance nested");
+		for (x = a->child, y = b->child; x != NULL;
+		    x = x->next, y = y->next)
+			if ((r = equal(c, x, y, depth + 1)) != 1)
+				return r;
+		return 1;
+	case cJSON_Object:
+		/*
+		 * Same names, equal values. Duplicate names (jsonrx refuses
+		 * them) have no defined meaning; the first one counts.
+		 */
+		if (count(a) != count(b))
+			return 0;
+		if (a->child != NULL && depth >= JSCHEMA_MAX_DEPTH)
+			return stop_deep(c, "instance nested");
+		for (x = a->child; x != NULL; x = x->next) {
+			if ((y = cJSON_GetObjectItemCaseSensitive(b,
+			    x->string)) == NULL)
+				return 0;
+			if ((r = equal(c, x, y, depth + 1)) != 1)
+				return r;
+		}
+		for (y = b->child; y != NULL; y = y->next)
+			if (cJSON_GetObjectItemCaseSensitive(a, y->string) ==
+			    NULL)
+				return 0;
+		return 1;
+	default:			/* null, true, false */
+		return 1;
+	}
+}
+
+static uint64_t
+mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+static uint64_t
+fnv(uint64_t h, const char *s, size_t n)
+{
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A hash consistent with equal(): numbers by value, members unordered. */
+static int
+hash(struct vctx *c, const cJSON *x, int depth, uint64_t *out)
+{
+	uint64_t h = 0xcbf29ce484222325ULL + (unsigned)(x->type & 0xff), e;
+	char buf[NUMBUF], dg;
+	const char *t;
+	const cJSON *y;
+	struct dec d;
+	size_t k;
+
+	switch (x->type & 0xff) {
+	case cJSON_Number:
+		if (num(c, x, buf, &d, &t) < 0)
+			return -1;
+		h = fnv(h, d.neg ? "-" : "+", 1);
+		for (k = 0; k < d.nsig; k++) {
+			dg = (char)('0' + dec_dig(&d, k));
+			h = fnv(h, &dg, 1);
+		}
+		h = mix(h ^ (uint64_t)d.exp);
+		break;
+	case cJSON_String:
+	case cJSON_Raw:
+		t = x->valuestring ? x->valuestring : "";
+		h = fnv(h, t, strlen(t));
+		break;
+	case cJSON_Array:
+	case cJSON_Object:
+		if (x->child != NULL && depth >= JSCHEMA_MAX_DEPTH)
+			return stop_deep(c, "instance nested");
+		for (e = 0, y = x->child; y != NULL; y = y->next) {
+			if (hash(c, y, depth + 1, out) < 0)
+				return -1;
+			if (cJSON_IsArray(x))
+				h = mix(h ^ *out);
+			else {
+				t = y->string ? y->string : "";
+				e += mix(fnv(0xcbf29ce484222325ULL, t,
+				    strlen(t)) ^ *out);
+			}
+		}
+		h = mix(h ^ e);
+		break;
+	default:
+		break;
+	}
+	*out = mix(h);
+	return 0;
+}
+
+struct uent {
+	uint64_t	 h;
+	size_t		 i;
+	const cJSON	*x;
+};
+
+static int
+uent_cmp(const void *a, const void *b)
+{
+	const struct uent *x = a, *y = b;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Hash, sort, compare only within equal hashes: O(n log n) typically. */
+static int
+check_unique(struct vctx *c, const cJSON *x, size_t n, int depth,
+    struct findings *f)
+{
+	struct uent *v;
+	const cJSON *e;
+	size_t i, j, a = 0, b = 0;
+	int r = 0;
+
+	if (n < 2)
+		return 0;
+	if (depth >= JSCHEMA_MAX_DEPTH)
+		return stop_deep(c, "instance nested");
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return stop_err(c);
+	for (i = 0, e = x->child; e != NULL && r == 0; e = e->next, i++) {
+		v[i].i = i;
+		v[i].x = e;
+		r = hash(c, e, depth + 1, &v[i].h);
+	}
+	if (r == 0)
+		qsort(v, n, sizeof(*v), uent_cmp);
+	for (i = 0; i + 1 < n && r == 0; i++)
+		for (j = i + 1; j < n && v[j].h == v[i].h && r == 0; j++)
+			if ((r = equal(c, v[i].x, v[j].x, depth + 1)) == 1) {
+				a = v[i].i;
+				b = v[j].i;
+			}
+	free(v);
+	if (r < 0)
+		return -1;
+	return r ? fail(c, f, "uniqueItems: items [%zu] and [%zu] are equal",
+	    a, b) : 0;
+}
+
+/* Evaluate s on member/item x of the current value. */
+static int
+child(struct vctx *c, const struct node *s, const cJSON *x, const char *key,
+    size_t idx, int depth, struct findings *f)
+{
+	size_t save;
+	int r;
+
+	save = path_push(c, key, idx);
+	if (depth >= JSCHEMA_MAX_DEPTH)
+		r = stop_deep(c, "instance nested");
+	else
+		r = eval(c, s, x, depth + 1, f);
+	path_pop(c, save);
+	return r;
+}
+
+static int
+check_type(struct vctx *c, const struct node *s, const cJSON *x,
+    struct findings *f)
+{
+	char want[96], buf[NUMBUF];
+	const char *t;
+	struct dec d;
+	unsigned have;
+	const char *got = "unknown";
+	size_t i, n = 0;
+
+	switch (x->type & 0xff) {
+	case cJSON_NULL:	have = TY_NULL;		break;
+	case cJSON_False:
+	case cJSON_True:	have = TY_BOOL;		break;
+	case cJSON_Object:	have = TY_OBJECT;	break;
+	case cJSON_Array:	have = TY_ARRAY;	break;
+	case cJSON_String:	have = TY_STRING;	break;
+	case cJSON_Number:
+		if (num(c, x, buf, &d, &t) < 0)
+			return -1;
+		have = TY_NUMBER | (dec_is_int(&d) ? TY_INTEGER : 0);
+		break;
+	default:		have = 0;		break;
+	}
+	if (s->types & have)
+		return 0;
+	want[0] = '\0';
+	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+		if (s->types & (1u << i))
+			n += (size_t)snprintf(want + n, sizeof(want) - n,
+			    "%s%s", n ? " or " : "", type_names[i]);
+	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+		if ((have & ~(unsigned)TY_NUMBER) == 1u << i ||
+		    have == 1u << i)
+			got = type_names[i];
+	return fail(c, f, "type: expected %s, got %s", want, got);
+}
+
+static int
+check_number(struct vctx *c, const struct node *s, const cJSON *x,
+    struct findings *f)
+{
+	/* bad when sign * cmp(x, limit) > 0, or == 0 for exclusive ones */
+	static const struct {
+		size_t		 off;
+		int		 sign, strict;
+		const char	*kw, *rel;
+	} lim[] = {
+		{ offsetof(struct node, maximum), 1, 0,
+		    "maximum", "greater than" },
+		{ offsetof(struct node, exmaximum), 1, 1,
+		    "exclusiveMaximum", "not less than" },
+		{ offsetof(struct node, minimum), -1, 0,
+		    "minimum", "less than" },
+		{ offsetof(struct node, exminimum), -1, 1,
+		    "exclusiveMinimum", "not greater than" },
+	};
+	char xb[NUMBUF], lb[NUMBUF];
+	const char *xt, *lt;
+	const cJSON *l;
+	struct dec xd, ld;
+	size_t i;
+	int bad = 0, r, cmp;
+
+	if (num(c, x, xb, &xd, &xt) < 0)
+		return -1;
+	if (s->multipleof != NULL) {
+		if (num(c, s->multipleof, lb, &ld, &lt) < 0)
+			return -1;
+		if ((r = dec_multiple(&xd, &ld)) < 0) {
+			/* divisor beyond 18 digits: doubles, as a last resort */
+			double q = x->valuedouble / s->multipleof->valuedouble;
+
+			r = isfinite(q) && floor(q) == q;
+		}
+		if (r == 0)
+			TRY(fail(c, f, "multipleOf: %.40s is not a multiple of "
+			    "%.40s", xt, lt));
+	}
+	for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		l = *(const cJSON *const *)(const void *)((const char *)s +
+		    lim[i].off);
+		if (l == NULL)
+			continue;
+		if (num(c, l, lb, &ld, &lt) < 0)
+			return -1;
+		cmp = dec_cmp(&xd, &ld);
+		if (cmp * lim[i].sign > 0 || (lim[i].strict && cmp == 0))
+			TRY(fail(c, f, "%s: %.40s is %s %.40s", lim[i].kw, xt,
+			    lim[i].rel, lt));
+	}
+	return bad;
+}
+
+static int
+check_string(struct vctx *c, const struct node *s, const cJSON *x,
+    struct findings *f)
+{
+	const char *str = x->valuestring ? x->valuestring : "";
+	unsigned long long len;
+	int bad = 0, r;
+
+	if (s->maxlen >= 0 || s->minlen >= 0) {
+		len = utf8_count(str);
+		if (s->maxlen >= 0 && len > (unsigned long long)s->maxlen)
+			TRY(fail(c, f, "maxLength: %llu characters, at most "
+			    "%lld allowed", len, s->maxlen));
+		if (s->minlen >= 0 && len < (unsigned long long)s->minlen)
+			TRY(fail(c, f, "minLength: %llu characters, at least "
+			    "%lld required", len, s->minlen));
+	}
+	if (s->pattern != NULL) {
+		if ((r = re_match(c, s->pattern, str)) < 0)
+			return -1;
+		if (r == 0)
+			TRY(fail(c, f, "pattern: does not match \"%.80s\"",
+			    s->pattern_src));
+	}
+	return bad;
+}
+
+static int
+check_array(struct vctx *c, const struct node *s, const cJSON *x, int depth,
+    struct findings *f)
+{
+	const struct node *is;
+	const cJSON *e;
+	size_t n = count(x), i;
+	int bad = 0, r;
+
+	if (s->maxitems >= 0 && n > (unsigned long long)s->maxitems)
+		TRY(fail(c, f, "maxItems: %zu items, at most %lld allowed", n,
+		    s->maxitems));
+	if (s->minitems >= 0 && n < (unsigned long long)s->minitems)
+		TRY(fail(c, f, "minItems: %zu items, at least %lld required",
+		    n, s->minitems));
+	if (s->items_array && s->additems != NULL &&
+	    s->additems->boolean == 0 && n > s->itemv.n)
+		TRY(fail(c, f, "additionalItems: %zu items, at most %zu "
+		    "allowed", n, s->itemv.n));
+	for (i = 0, e = x->child; e != NULL; e = e->next, i++) {
+		if (!s->items_array)
+			is = s->items;
+		else if (i < s->itemv.n)
+			is = s->itemv.v[i];
+		else
+			is = s->additems;
+		/* true needs no look; a false additionalItems is said above */
+		if (is == NULL || is->boolean == 1 ||
+		    (s->items_array && i >= s->itemv.n && is->boolean == 0))
+			continue;
+		TRY(child(c, is, e, NULL, i, depth, f));
+	}
+	if (s->unique)
+		TRY(check_unique(c, x, n, depth, f));
+	if (s->contains != NULL) {
+		for (r = 1, i = 0, e = x->child; e != NULL && r == 1;
+		    e = e->next, i++)
+			if ((r = child(c, s->contains, e, NULL, i, depth,
+			    NULL)) < 0)
+				return -1;
+		if (r != 0)
+			TRY(fail(c, f, "contains: no item matches the schema"));
+	}
+	return bad;
+}
+
+static int
+check_object(struct vctx *c, const struct node *s, const cJSON *x,
+    int depth, struct findings *f)
+{
+	const cJSON *m, *q;
+	const char *name;
+	size_t n = count(x), i;
+	int bad = 0, r, matched;
+	cJSON tmp;
+
+	if (s->maxprops >= 0 && n > (unsigned long long)s->maxprops)
+		TRY(fail(c, f, "maxProperties: %zu properties, at most %lld "
+		    "allowed", n, s->maxprops));
+	if (s->minprops >= 0 && n < (unsigned long long)s->minprops)
+		TRY(fail(c, f, "minProperties: %zu properties, at least %lld "
+		    "required", n, s->minprops));
+	for (q = s->required ? s->required->child : NULL; q; q = q->next)
+		if (cJSON_GetObjectItemCaseSensitive(x, q->valuestring) == NULL)
+			TRY(fail_at(c, f, q->valuestring, "required: property "
+			    "\"%.60s\" is missing", q->valuestring));
+	for (m = x->child; m != NULL; m = m->next) {
+		name = m->string ? m->string : "";
+		matched = 0;
+		for (i = 0; i < s->nprops; i++)
+			if (strcmp(s->props[i].name, name) == 0) {
+				matched = 1;
+				TRY(child(c, s->props[i].s, m, name, 0, depth,
+				    f));
+			}
+		for (i = 0; i < s->npprops; i++) {
+			if ((r = re_match(c, s->pprops[i].re, name)) < 0)
+				return -1;
+			if (r) {
+				matched = 1;
+				TRY(child(c, s->pprops[i].s, m, name, 0, depth,
+				    f));
+			}
+		}
+		if (matched || s->addprops == NULL)
+			continue;
+		if (s->addprops->boolean == 0)
+			TRY(fail_at(c, f, name, "additionalProperties: "
+			    "property \"%.60s\" is not allowed", name));
+		else
+			TRY(child(c, s->addprops, m, name, 0, depth, f));
+	}
+	for (i = 0; i < s->ndeps; i++) {
+		if (cJSON_GetObjectItemCaseSensitive(x, s->deps[i].name) ==
+		    NULL)
+			continue;
+		if (s->deps[i].s != NULL)
+			TRY(eval(c, s->deps[i].s, x, depth, f));
+		for (q = s->deps[i].req ? s->deps[i].req->child : NULL; q;
+		    q = q->next)
+			if (cJSON_GetObjectItemCaseSensitive(x,
+			    q->valuestring) == NULL)
+				TRY(fail(c, f, "dependencies: property "
+				    "\"%.60s\" requires property \"%.60s\"",
+				    s->deps[i].name, q->valuestring));
+	}
+	if (s->propnames != NULL) {
+		for (m = x->child; m != NULL; m = m->next) {
+			/* A name is a string instance of its own. */
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.type = cJSON_String;
+			tmp.valuestring = m->string;
+			if ((r = eval(c, s->propnames, &tmp, depth, NULL)) < 0)
+				return -1;
+			if (r)
+				TRY(fail_at(c, f, m->string, "propertyNames: "
+				    "name \"%.60s\" does not match the schema",
+				    m->string));
+		}
+	}
+	return bad;
+}
+
+static int
+check_logic(struct vctx *c, const struct node *s, const cJSON *x, int depth,
+    struct findings *f)
+{
+	size_t i, k;
+	int bad = 0, r;
+
+	for (i = 0; i < s->allof.n; i++)
+		TRY(eval(c, s->allof.v[i], x, depth, f));
+	if (s->anyof.n > 0) {
+		for (r = 1, i = 0; i < s->anyof.n && r == 1; i++)
+			if ((r = eval(c, s->anyof.v[i], x, depth, NULL)) < 0)
+				return -1;
+		if (r)
+			TRY(fail(c, f, "anyOf: value matches none of the %zu "
+			    "alternatives", s->anyof.n));
+	}
+	if (s->oneof.n > 0) {
+		for (k = 0, i = 0; i < s->oneof.n && k < 2; i++) {
+			if ((r = eval(c, s->oneof.v[i], x, depth, NULL)) < 0)
+				return -1;
+			k += r == 0;
+		}
+		if (k != 1)
+			TRY(fail(c, f, "oneOf: value matches %s of the %zu "
+			    "alternatives, exactly one required",
+			    k ? "more than one" : "none", s->oneof.n));
+	}
+	if (s->not_ != NULL) {
+		if ((r = eval(c, s->not_, x, depth, NULL)) < 0)
+			return -1;
+		if (r == 0)
+			TRY(fail(c, f, "not: value must not match the schema"));
+	}
+	if (s->if_ != NULL) {
+		/* The if branch is a trial; then/else are assertions. */
+		if ((r = eval(c, s->if_, x, depth, NULL)) < 0)
+			return -1;
+		if (r == 0 && s->then_ != NULL)
+			TRY(eval(c, s->then_, x, depth, f));
+		else if (r == 1 && s->else_ != NULL)
+			TRY(eval(c, s->else_, x, depth, f));
+	}
+	return bad;
+}
+
+static int
+eval_node(struct vctx *c, const struct node *s, const cJSON *x, int depth,
+    struct findings *f)
+{
+	const cJSON *e;
+	int bad = 0, r;
+
+	if (s->ref != NULL)
+		return eval(c, s->ref, x, depth, f);
+	if (s->boolean >= 0)
+		return s->boolean ? 0 :
+		    fail(c, f, "false: no value is allowed here");
+	if (s->types != 0)
+		TRY(check_type(c, s, x, f));
+	if (s->enumv != NULL) {
+		for (r = 0, e = s->enumv->child; e != NULL && r == 0;
+		    e = e->next)
+			if ((r = equal(c, e, x, depth)) < 0)
+				return -1;
+		if (r == 0)
+			TRY(fail(c, f, "enum: value is not one of the %zu "
+			    "allowed values", count(s->enumv)));
+	}
+	if (s->constv != NULL) {
+		if ((r = equal(c, s->constv, x, depth)) < 0)
+			return -1;
+		if (r == 0)
+			TRY(fail(c, f, "const: value is not the one allowed"));
+	}
+	switch (x->type & 0xff) {
+	case cJSON_Number:
+		TRY(check_number(c, s, x, f));
+		break;
+	case cJSON_String:
+		TRY(check_string(c, s, x, f));
+		break;
+	case cJSON_Array:
+		TRY(check_array(c, s, x, depth, f));
+		break;
+	case cJSON_Object:
+		TRY(check_object(c, s, x, depth, f));
+		break;
+	default:
+		break;
+	}
+	TRY(check_logic(c, s, x, depth, f));
+	return bad;
+}
+
+static int
+eval(struct vctx *c, const struct node *s, const cJSON *x, int depth,
+    struct findings *f)
+{
+	int r;
+
+	if (c->frames >= MAX_FRAMES)
+		return stop_deep(c, "schema applications nested");
+	c->frames++;
+	r = eval_node(c, s, x, depth, f);
+	c->frames--;
+	return r;
+}
+
+int
+jschema_validate(const struct jschema *js, const cJSON *instance,
+    struct findings *f)
+{
+	struct vctx c;
+	int r;
+
+	if (js == NULL || instance == NULL || f == NULL)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.js = js;
+	c.out = f;
+	r = eval(&c, js->root, instance, 0, f);
+	if (r < 0)
+		return c.stop == STOP_DEEP ? 1 : -1;
+	return r;
 }

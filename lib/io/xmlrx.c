@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/entities.h>
 #include <libxml/parser.h>
@@ -61,6 +62,7 @@
 #include "fiscal/findings.h"
 #include "io/jsonrx.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 
 #define XSD_MAX_SIZE	(1024 * 1024)
 
@@ -90,6 +92,7 @@ static _Thread_local struct rx *rx_current;
 /* The element table: the whole XML <-> JSON mapping.                      */
 
 enum kind {
+	K_ROOT,		/* <receipt>: an object, at the top only */
 	K_OBJECT,	/* element children -> object members */
 	K_LIST,		/* repeated `item` children -> array */
 	K_ITEM,		/* an object that may only appear inside its list */
@@ -110,7 +113,7 @@ struct elem {
  * each may appear.
  */
 static const struct elem elems[] = {
-	{ "receipt",			K_OBJECT, NULL },
+	{ "receipt",			K_ROOT,   NULL },
 	{ "receiptType",		K_STRING, NULL },
 	{ "receiptCurrency",		K_STRING, NULL },
 	{ "receiptCounter",		K_NUMBER, NULL },
@@ -637,9 +640,11 @@ check_nodes(const xmlNode *n, struct findings *f)
 	for (; n != NULL; n = n->next) {
 		switch (n->type) {
 		case XML_ELEMENT_NODE:
-			node_path(n, path, sizeof(path));
+			/* The path only when needed: computing it is O(depth). */
+			if (n->ns != NULL || n->properties != NULL)
+				node_path(n, path, sizeof(path));
 			if (n->ns != NULL) {
-				add(f, "SCHEMA", path, "line %d: element <%s> "
+				add(f, "SCHEMA", path, "line %ld: element <%s> "
 				    "is in namespace \"%s\"; the receipt format "
 				    "has none", xmlGetLineNo(n),
 				    (const char *)n->name,
@@ -647,7 +652,7 @@ check_nodes(const xmlNode *n, struct findings *f)
 				bad = 1;
 			}
 			for (a = n->properties; a != NULL; a = a->next) {
-				add(f, "SCHEMA", path, "line %d: attribute "
+				add(f, "SCHEMA", path, "line %ld: attribute "
 				    "\"%s\" on <%s>: the receipt format has no "
 				    "attributes", xmlGetLineNo(n),
 				    (const char *)a->name,
@@ -663,7 +668,7 @@ check_nodes(const xmlNode *n, struct findings *f)
 			break;
 		default:
 			/* DTD, entity, PI, XInclude: stopped earlier; be sure. */
-			add(f, "PARSE", "", "line %d: node type %d is not "
+			add(f, "PARSE", "", "line %ld: node type %d is not "
 			    "allowed", xmlGetLineNo(n), (int)n->type);
 			bad = 1;
 			break;
@@ -680,10 +685,24 @@ struct conv {
 	size_t		 max;	/* bound for one element's text */
 };
 
+/* Paths are hints for people: a path longer than a finding's is cut. */
 static void
 join(char *out, size_t len, const char *base, const char *name)
 {
-	snprintf(out, len, "%s%s%s", base, base[0] == '\0' ? "" : ".", name);
+	int n = snprintf(out, len, "%s%s%s", base, base[0] == '\0' ? "" : ".",
+	    name);
+
+	if (n < 0)
+		out[0] = '\0';
+}
+
+static void
+join_index(char *out, size_t len, const char *base, size_t i)
+{
+	int n = snprintf(out, len, "%s[%zu]", base, i);
+
+	if (n < 0)
+		out[0] = '\0';
 }
 
 static int
@@ -705,13 +724,13 @@ leaf_text(struct conv *c, const xmlNode *n, const char *path, struct buf *b)
 		if (k->type == XML_COMMENT_NODE)
 			continue;
 		if (k->type != XML_TEXT_NODE && k->type != XML_CDATA_SECTION_NODE) {
-			add(c->f, "SCHEMA", path, "line %d: <%s> holds a value, "
+			add(c->f, "SCHEMA", path, "line %ld: <%s> holds a value, "
 			    "not elements", xmlGetLineNo(k), (const char *)n->name);
 			return -1;
 		}
 		if (k->content != NULL &&
 		    buf_adds(b, (const char *)k->content) == -1) {
-			add(c->f, "SCHEMA", path, "line %d: <%s> is too long",
+			add(c->f, "SCHEMA", path, "line %ld: <%s> is too long",
 			    xmlGetLineNo(n), (const char *)n->name);
 			return -1;
 		}
@@ -784,7 +803,7 @@ convert_leaf(struct conv *c, const xmlNode *n, const struct elem *e,
 		    (len == 1 && s[0] == '0'))
 			v = cJSON_CreateFalse();
 		else {
-			add(c->f, "SCHEMA", path, "line %d: <%s> must be true "
+			add(c->f, "SCHEMA", path, "line %ld: <%s> must be true "
 			    "or false", xmlGetLineNo(n), e->name);
 			buf_free(&b);
 			return NULL;
@@ -792,7 +811,7 @@ convert_leaf(struct conv *c, const xmlNode *n, const struct elem *e,
 		goto out;
 	}
 	if (!is_decimal(s, len) || len >= 64) {
-		add(c->f, "SCHEMA", path, "line %d: <%s> \"%.40s\" is not a "
+		add(c->f, "SCHEMA", path, "line %ld: <%s> \"%.40s\" is not a "
 		    "decimal number", xmlGetLineNo(n), e->name, buf_str(&b));
 		buf_free(&b);
 		return NULL;
@@ -815,7 +834,7 @@ next_child(struct conv *c, const xmlNode *k, const xmlNode *parent,
 			return k;
 		if ((k->type == XML_TEXT_NODE ||
 		    k->type == XML_CDATA_SECTION_NODE) && !all_blank(k->content)) {
-			add(c->f, "SCHEMA", path, "line %d: text is not allowed "
+			add(c->f, "SCHEMA", path, "line %ld: text is not allowed "
 			    "directly in <%s>", xmlGetLineNo(k),
 			    (const char *)parent->name);
 			*bad = 1;
@@ -841,15 +860,15 @@ convert_object(struct conv *c, const xmlNode *n, const char *path)
 	    k = next_child(c, k->next, n, path, &bad)) {
 		join(sub, sizeof(sub), path, (const char *)k->name);
 		ce = elem_lookup(k->name);
-		if (ce == NULL || ce->kind == K_ITEM) {
-			add(c->f, "SCHEMA", sub, "line %d: <%s> is not allowed "
+		if (ce == NULL || ce->kind == K_ITEM || ce->kind == K_ROOT) {
+			add(c->f, "SCHEMA", sub, "line %ld: <%s> is not allowed "
 			    "in <%s>", xmlGetLineNo(k), (const char *)k->name,
 			    (const char *)n->name);
 			bad = 1;
 			continue;
 		}
 		if (cJSON_GetObjectItemCaseSensitive(obj, ce->name) != NULL) {
-			add(c->f, "SCHEMA", sub, "line %d: <%s> appears twice",
+			add(c->f, "SCHEMA", sub, "line %ld: <%s> appears twice",
 			    xmlGetLineNo(k), ce->name);
 			bad = 1;
 			continue;
@@ -883,9 +902,9 @@ convert_list(struct conv *c, const xmlNode *n, const struct elem *e,
 	}
 	for (k = next_child(c, n->children, n, path, &bad); k != NULL;
 	    k = next_child(c, k->next, n, path, &bad), i++) {
-		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		join_index(sub, sizeof(sub), path, i);
 		if (strcmp((const char *)k->name, e->item) != 0) {
-			add(c->f, "SCHEMA", sub, "line %d: <%s> holds only <%s> "
+			add(c->f, "SCHEMA", sub, "line %ld: <%s> holds only <%s> "
 			    "elements, not <%s>", xmlGetLineNo(k), e->name,
 			    e->item, (const char *)k->name);
 			bad = 1;
@@ -910,6 +929,7 @@ convert(struct conv *c, const xmlNode *n, const struct elem *e,
     const char *path)
 {
 	switch (e->kind) {
+	case K_ROOT:
 	case K_OBJECT:
 	case K_ITEM:
 		return convert_object(c, n, path);
@@ -933,32 +953,15 @@ xsd_load(const char *path, char *err, size_t errlen)
 	struct findings *f;
 	struct quiet q;
 	struct xsd *x;
-	FILE *fp;
 	char *text;
 	size_t n;
 
 	pthread_once(&init_once, init_libxml);
-	if ((fp = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open", path);
+	if (fsutil_read_file(path, XSD_MAX_SIZE, &text, &n, err, errlen) !=
+	    FSREAD_OK)
 		return NULL;
-	}
-	if ((text = malloc(XSD_MAX_SIZE + 1)) == NULL) {
-		fclose(fp);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	n = fread(text, 1, XSD_MAX_SIZE + 1, fp);
-	if (ferror(fp) || n > XSD_MAX_SIZE || n == 0) {
-		snprintf(err, errlen, "%s: %s", path, ferror(fp) ?
-		    "read error" : n == 0 ? "empty" : "larger than 1 MB");
-		fclose(fp);
-		free(text);
-		return NULL;
-	}
-	fclose(fp);
 
-	/* Errors of the schema parse are collected as findings, then the first
-	 * becomes err. */
+	/* The schema parse reports into findings; the first becomes err. */
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (x = calloc(1, sizeof(*x))) == NULL) {
 		free(f);
@@ -1015,8 +1018,10 @@ parse(const char *buf, size_t len, struct rx *rx)
 	hook_sax(ctxt->sax);
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, opts);
 	xmlFreeParserCtxt(ctxt);
-	/* xmlStopParser leaves wellFormed set: a refused parse can still
-	 * return a (partial) document. */
+	/*
+	 * xmlStopParser leaves wellFormed set: a refused parse can still
+	 * return a (partial) document.
+	 */
 	if (rx->refused || (doc != NULL && (doc->intSubset != NULL ||
 	    doc->extSubset != NULL))) {
 		if (!rx->failed)

@@ -17,7 +17,8 @@
  *     name cannot end a line or forge a field in either format.
  *  2. A failed write, rotation or open never calls back into the logger
  *     and never stops the caller: it is counted, and the first failure
- *     since log_init/log_reopen is reported once on stderr.
+ *     since log_init/log_reopen is reported once on stderr.  A line a
+ *     file could not take is lost for that file only (and counted).
  *  3. A file is rotated only while the name still refers to the file we
  *     hold; if another process rotated it first we reopen instead, so two
  *     writers do not rotate twice.
@@ -77,6 +78,7 @@ static struct logfile files[] = {
 static char		*log_dir;	/* NULL: stderr only */
 static int		 dir_fd = -1;
 static int		 to_stderr = 1;
+static int		 foreground;	/* stderr too, even with files */
 static enum log_level	 stderr_min = LOGLV_INFO;
 static int		 busy;		/* recursion guard, invariant 2 */
 static unsigned long	 nfailures;
@@ -224,7 +226,7 @@ close_all(void)
 }
 
 int
-log_init(const char *logs_dir, int foreground, int verbose)
+log_init(const char *logs_dir, int fg, int verbose)
 {
 	enum log_level min = verbose > 0 ? LOGLV_DEBUG : LOGLV_INFO;
 	size_t i;
@@ -240,7 +242,7 @@ log_init(const char *logs_dir, int foreground, int verbose)
 		to_stderr = 1;
 		return 0;
 	}
-	to_stderr = foreground;
+	to_stderr = foreground = fg;
 	if ((log_dir = strdup(logs_dir)) == NULL) {
 		to_stderr = 1;
 		failure("out of memory for", "", ENOMEM);
@@ -265,6 +267,7 @@ log_reopen(void)
 		to_stderr = 1;
 		return -1;
 	}
+	to_stderr = foreground;	/* the files work (again) */
 	return 0;
 }
 
@@ -567,12 +570,24 @@ vlog(enum log_level level, const struct log_ctx *ctx, const char *event,
 	for (i = 0; i < NFILES; i++) {
 		struct logfile *lf = &files[i];
 
-		if (lf->fd == -1 || level < lf->min)
+		if (log_dir == NULL || level < lf->min)
 			continue;
+		/*
+		 * A file that did not open (or reopen after rotation) is
+		 * tried again for each line, so a passing EMFILE or a fixed
+		 * permission does not lose the log until the next SIGHUP;
+		 * the lines it misses meanwhile are counted.
+		 */
+		if (lf->fd == -1 && dir_fd == -1) {
+			nfailures++;	/* no directory: reported by open_all */
+			continue;
+		}
+		if (lf->fd == -1 && open_file(lf) == -1)
+			continue;	/* counted by open_file */
 		len = lf->json ? j.len : t.len;
 		rotate_if_needed(lf, len);
 		if (lf->fd == -1)
-			continue;	/* reopen after rotation failed */
+			continue;	/* reopen after rotation failed: counted */
 		if (write_all(lf->fd, lf->json ? j.p : t.p, len) == -1)
 			failure("cannot write", lf->name, errno);
 	}

@@ -51,7 +51,7 @@ good = {
     "credit-note.json": dump(mutate(lambda d: d.update({
         "receiptType": "CreditNote", "receiptNotes": "returned soap",
         "creditDebitNote": {"invoiceNo": "INV-000100"},
-        "receiptLines": [dict(BASE["receiptLines"][1],
+        "receiptLines": [dict(BASE["receiptLines"][1], receiptLineNo=1,
                               receiptLinePrice="-11.55",
                               receiptLineTotal="-11.55")],
         "receiptPayments": [{"moneyTypeCode": "Cash",

@@ -2,7 +2,7 @@
 # checksrc.sh - source rules that a compiler does not enforce (anchors A.6):
 # banned functions, no floating point in the fiscal core, a design note at
 # the top of every C file, file opening only in lib/util.
-. tests/integration/lib.sh
+. tests/integration/testlib
 files=$(ls lib/*/*.c lib/*/*.h spoold/*.c spoold/*.h 2>/dev/null)
 # Code without comments and string literals, as FILE:LINE:TEXT.
 strip() {

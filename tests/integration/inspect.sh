@@ -1,7 +1,7 @@
 #!/bin/sh
 # inspect.sh - spoolctl inspect end to end (interface.md §1), checked against
 # fdms-reference §8 and against openssl(1) as an independent oracle.
-. tests/integration/lib.sh
+. tests/integration/testlib
 CTL="$BIN/spoolctl"
 S8=tests/data/section8.json
 KEY=tests/data/spec-example-rsa2048.pem

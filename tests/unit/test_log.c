@@ -503,15 +503,24 @@ test_failures(void)
 	capture_stderr(err);
 	CHECK_INT(log_init(dir, 0, 0), -1);
 	log_info(NULL, "t", "still seen");
+	CHECK(log_failures() >= 2, "lost lines not counted: %lu",
+	    log_failures());
+	/* Once the obstacle is gone the file is opened for the next line. */
+	CHECK_INT(unlink(path_in(dir, "fdms.log")), 0);
+	log_info(NULL, "t", "back in the file");
 	log_close();
 	restore_stderr();
 	CHECK_INT(exists(path_in(trash, "target")), 0);
+	s = slurp(path_in(dir, "fdms.log"));
+	CHECK(s != NULL && count_lines(s) == 1 &&
+	    strstr(s, "back in the file"), "fdms.log: %s", s ? s : "(none)");
+	free(s);
 	s = slurp(err);
 	CHECK(s != NULL && strstr(s, "log: cannot open") &&
 	    strstr(s, " INFO t: still seen\n"), "stderr: %s", s ? s : "");
 	free(s);
 	/* The other files did open. */
-	CHECK_INT(count_lines(s = slurp(path_in(dir, "fdms_json.log"))), 1);
+	CHECK_INT(count_lines(s = slurp(path_in(dir, "fdms_json.log"))), 2);
 	free(s);
 }
 
