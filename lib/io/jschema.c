@@ -45,8 +45,11 @@
  * (with REG_NOSUB only whether a match exists matters, and laziness does
  * not change that). Compiled once, REG_EXTENDED|REG_NOSUB, under a private
  * C.UTF-8 locale so "." is one code point whatever the process locale is
- * ("C" if C.UTF-8 is missing: then byte-wise). Lookaround, backreferences,
- * \b \B and negated class escapes inside [...] are refused at compile time.
+ * ("C" if C.UTF-8 is missing: then byte-wise). glibc's C.UTF-8 has no
+ * collation table and refuses non-ASCII range endpoints, so such ranges are
+ * spelt out member by member (up to 1024 code points). Lookaround,
+ * backreferences, \b \B and negated class escapes inside [...] are refused
+ * at compile time.
  *
  * Keywords: type enum const multipleOf maximum exclusiveMaximum minimum
  * exclusiveMinimum maxLength minLength pattern items additionalItems
@@ -1670,8 +1673,8 @@ inplace(struct cctx *cc, struct node *n, int depth)
 		return 0;
 	if (n->mark == 1)
 		return cerr(cc, "$ref loop that never descends into the "
-		    "instance%s%.100s", n->refuri ? " at " : "",
-		    n->refuri ? n->refuri : "");
+		    "instance%s%.100s%s", n->refuri ? " ($ref \"" : "",
+		    n->refuri ? n->refuri : "", n->refuri ? "\")" : "");
 	if (depth > MAX_CHAIN)
 		return cerr(cc, "$ref chain longer than %d", MAX_CHAIN);
 	n->mark = 1;
@@ -2177,11 +2180,12 @@ check_type(struct vctx *c, const struct node *s, const cJSON *x,
 		if (s->types & (1u << i))
 			n += (size_t)snprintf(want + n, sizeof(want) - n,
 			    "%s%s", n ? " or " : "", type_names[i]);
+	/* the last bit set is the most specific: integer over number */
 	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
-		if ((have & ~(unsigned)TY_NUMBER) == 1u << i ||
-		    have == 1u << i)
+		if (have & (1u << i))
 			got = type_names[i];
-	return fail(c, f, "type: expected %s, got %s", want, got);
+	return fail(c, f, "type: expected %s, got %s",
+	    want[0] != '\0' ? want : "nothing", got);
 }
 
 static int

@@ -207,14 +207,33 @@ static void
 add(struct findings *f, const char *code, const char *path,
     const char *fmt, ...)
 {
-	char msg[sizeof(((struct finding *)0)->message)];
+	/* Twice the room, so the cut is ours, at a character boundary. */
+	char msg[2 * sizeof(((struct finding *)0)->message)];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	utf8_clip(msg, sizeof(msg) - 1);
+	utf8_clip(msg, sizeof(((struct finding *)0)->message) - 1);
 	findings_add(f, code, COLOUR_NONE, path, "%s", msg);
+}
+
+/*
+ * Whether another finding would be kept. Past FINDINGS_MAX a finding only
+ * bumps `dropped`, so we skip the work of building it: a hostile document
+ * with 100,000 bad elements must not cost 100,000 path computations, each
+ * linear in the number of siblings.
+ */
+static int
+room(const struct findings *f)
+{
+	return f->n < FINDINGS_MAX;
+}
+
+static void
+drop(struct findings *f, const char *code)
+{
+	findings_add(f, code, COLOUR_NONE, "", "%s", "");
 }
 
 /* libxml2 messages end in "\n"; keep the text only. */
@@ -306,7 +325,7 @@ static void
 on_parse_error(void *data, xerr_t e)
 {
 	struct rx *rx = rx_current;
-	char msg[256];
+	char msg[512];
 
 	(void)data;
 	if (rx == NULL || e == NULL || e->level < XML_ERR_ERROR ||
@@ -322,14 +341,18 @@ static void
 on_schema_error(void *data, xerr_t e)
 {
 	struct rx *rx = data;
-	char msg[256], path[sizeof(((struct finding *)0)->path)];
+	char msg[512], path[sizeof(((struct finding *)0)->path)];
 
 	if (rx == NULL || e == NULL || e->level < XML_ERR_ERROR)
 		return;
+	rx->failed = 1;
+	if (!room(rx->f)) {
+		drop(rx->f, "SCHEMA");
+		return;
+	}
 	chomp(msg, sizeof(msg), e->message);
 	node_path(e->node, path, sizeof(path));
 	add(rx->f, "SCHEMA", path, "line %d: %s", e->line, msg);
-	rx->failed = 1;
 }
 
 /*
@@ -630,33 +653,38 @@ prescan(const unsigned char *s, size_t n, struct findings *f)
 /* ---------------------------------------------------------------------- */
 /* The tree after parsing: only elements, text and comments.              */
 
-static int
-check_nodes(const xmlNode *n, struct findings *f)
+/* Namespaces and attributes: not part of the format, reported per element. */
+static void
+report_foreign(const xmlNode *n, struct findings *f)
 {
 	char path[sizeof(((struct finding *)0)->path)];
 	const xmlAttr *a;
+
+	if (!room(f)) {
+		drop(f, "SCHEMA");
+		return;
+	}
+	node_path(n, path, sizeof(path));
+	if (n->ns != NULL)
+		add(f, "SCHEMA", path, "line %ld: element <%s> is in namespace "
+		    "\"%s\"; the receipt format has none", xmlGetLineNo(n),
+		    (const char *)n->name, (const char *)n->ns->href);
+	for (a = n->properties; a != NULL; a = a->next)
+		add(f, "SCHEMA", path, "line %ld: attribute \"%s\" on <%s>: the "
+		    "receipt format has no attributes", xmlGetLineNo(n),
+		    (const char *)a->name, (const char *)n->name);
+}
+
+static int
+check_nodes(const xmlNode *n, struct findings *f)
+{
 	int bad = 0;
 
 	for (; n != NULL; n = n->next) {
 		switch (n->type) {
 		case XML_ELEMENT_NODE:
-			/* The path only when needed: computing it is O(depth). */
-			if (n->ns != NULL || n->properties != NULL)
-				node_path(n, path, sizeof(path));
-			if (n->ns != NULL) {
-				add(f, "SCHEMA", path, "line %ld: element <%s> "
-				    "is in namespace \"%s\"; the receipt format "
-				    "has none", xmlGetLineNo(n),
-				    (const char *)n->name,
-				    (const char *)n->ns->href);
-				bad = 1;
-			}
-			for (a = n->properties; a != NULL; a = a->next) {
-				add(f, "SCHEMA", path, "line %ld: attribute "
-				    "\"%s\" on <%s>: the receipt format has no "
-				    "attributes", xmlGetLineNo(n),
-				    (const char *)a->name,
-				    (const char *)n->name);
+			if (n->ns != NULL || n->properties != NULL) {
+				report_foreign(n, f);
 				bad = 1;
 			}
 			if (check_nodes(n->children, f) == -1)

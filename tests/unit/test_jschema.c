@@ -508,8 +508,12 @@ test_refs(void)
 	    "\"minimum\":1}", "object or a boolean"), "not a schema");
 	CHECK(refused("{\"$ref\":5}", "$ref must be a string"), "ref type");
 	CHECK(refused("{\"$ref\":\"/../x\"}", "cannot be resolved"), "dots");
+	CHECK(refused("{\"$id\":\"http://h/a/\",\"properties\":{\"x\":{"
+	    "\"$ref\":\"../../..\"}}}", "\"http://h/\" cannot be resolved"),
+	    "dots up");
+	/* $id beside $ref is ignored: "" is this document, a loop */
 	CHECK(refused("{\"$id\":\"http://h/a/\",\"$ref\":\"../../..\"}",
-	    "cannot be resolved"), "dots up");
+	    "loop"), "ref beside id");
 }
 
 static void
@@ -597,6 +601,40 @@ test_limits(void)
 	CHECK(F.n == 1 && strstr(F.v[0].message, "deeper") != NULL, "not");
 	cJSON_Delete(x);
 	jschema_free(js);
+
+	/*
+	 * No loop, but 25 in-place allOf levels at each of 50 instance levels:
+	 * the total of nested applications is bounded too.
+	 */
+	{
+		char sch[1024];
+		size_t k = 0;
+
+		k += (size_t)snprintf(sch + k, sizeof(sch) - k,
+		    "{\"$ref\":\"#/definitions/d\",\"definitions\":{\"d\":");
+		for (i = 0; i < 25; i++)
+			k += (size_t)snprintf(sch + k, sizeof(sch) - k,
+			    "{\"allOf\":[");
+		k += (size_t)snprintf(sch + k, sizeof(sch) - k,
+		    "{\"items\":{\"$ref\":\"#/definitions/d\"}}");
+		for (i = 0; i < 25; i++)
+			k += (size_t)snprintf(sch + k, sizeof(sch) - k, "]}");
+		snprintf(sch + k, sizeof(sch) - k, "}}");
+		js = sc(sch);
+		CHECK(js != NULL, "allOf tower: %s", E);
+		x = nest(NULL, 30);
+		findings_clear(&F);
+		CHECK_INT(jschema_validate(js, x, &F), 0);
+		cJSON_Delete(x);
+		x = nest(NULL, 60);
+		findings_clear(&F);
+		CHECK_INT(jschema_validate(js, x, &F), 1);
+		CHECK(F.n == 1 && strstr(F.v[0].message, "schema applications "
+		    "nested deeper than 1024") != NULL, "frames: %s",
+		    F.n ? F.v[0].message : "");
+		cJSON_Delete(x);
+		jschema_free(js);
+	}
 
 	/* uniqueItems and const compare within the same depth budget */
 	js = sc("{\"uniqueItems\":true}");

@@ -718,6 +718,48 @@ test_depth(void)
 	buf_free(&b);
 }
 
+/*
+ * Many bad elements: the work per element must not grow with the number of
+ * its siblings (a path to the 80,000th list item once took O(n) to build,
+ * and the whole document O(n^2): over a minute).
+ */
+static void
+test_flood(void)
+{
+	static const char *const unit[] = {
+		"<a a=\"1\"/>", "<a/>", "<receiptLine/>",
+		"<receiptLine><receiptLineTotal>1.005</receiptLineTotal>"
+		    "</receiptLine>",
+	};
+	struct findings f;
+	struct buf b;
+	size_t i, k;
+	double t0;
+	cJSON *t;
+
+	buf_init(&b, XMLRX_MAX_SIZE);
+	for (k = 0; k < sizeof(unit) / sizeof(unit[0]); k++) {
+		buf_reset(&b);
+		buf_adds(&b, "<receipt><receiptLines>");
+		for (i = 0; b.len + strlen(unit[k]) + 32 < XMLRX_MAX_SIZE; i++)
+			buf_adds(&b, unit[k]);
+		buf_adds(&b, "</receiptLines></receipt>");
+		t0 = now();
+		t = parse(b.p, b.len, xsd, &f);
+		CHECK(t == NULL && f.n > 0, "flood[%zu] accepted", k);
+		cJSON_Delete(t);
+		/* Without the XSD only the shape is checked: time it too. */
+		t = parse(b.p, b.len, NULL, &f);
+		CHECK(k >= 2 || (t == NULL && f.n == FINDINGS_MAX &&
+		    f.dropped > 0), "flood[%zu] without XSD: n %zu dropped %zu",
+		    k, f.n, f.dropped);
+		cJSON_Delete(t);
+		CHECK(now() - t0 < 2.0, "flood[%zu] (%zu elements) took %.2f s",
+		    k, i, now() - t0);
+	}
+	buf_free(&b);
+}
+
 static void
 test_malformed(void)
 {
@@ -1000,6 +1042,7 @@ main(void)
 	test_no_outside_access();
 	test_entities();
 	test_depth();
+	test_flood();
 	test_malformed();
 	test_encoding();
 	test_schema();
