@@ -11,8 +11,8 @@
 enum money_status
 money_parse(const char *s, size_t len, int decimals, int64_t max_abs, int64_t *out)
 {
-	size_t i = 0, int_digits = 0;
-	int neg = 0, frac = 0;
+	size_t i = 0;
+	int neg = 0, frac = 0, extra = 0;
 	int64_t v = 0;
 
 	if (s == NULL || len == 0)
@@ -30,7 +30,6 @@ money_parse(const char *s, size_t len, int decimals, int64_t max_abs, int64_t *o
 		if (v > (max_abs - (s[i] - '0')) / 10)
 			return MONEY_RANGE;
 		v = v * 10 + (s[i] - '0');
-		int_digits++;
 	}
 	if (i < len && s[i] == '.') {
 		i++;
@@ -38,7 +37,10 @@ money_parse(const char *s, size_t len, int decimals, int64_t max_abs, int64_t *o
 			return MONEY_SYNTAX;
 		for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
 			if (frac >= decimals) {
-				if (s[i] != '0')
+				/* Exact zeros only, and at most six of them: the
+				 * schemas' limit (libxml2 reads at most 24-digit
+				 * decimals), so both formats agree. */
+				if (s[i] != '0' || ++extra > MONEY_MAX_EXTRA_ZEROS)
 					return MONEY_PRECISION;
 				continue;
 			}
@@ -55,7 +57,6 @@ money_parse(const char *s, size_t len, int decimals, int64_t max_abs, int64_t *o
 			return MONEY_RANGE;
 		v *= 10;
 	}
-	(void)int_digits;
 	*out = neg ? -v : v;
 	return MONEY_OK;
 }

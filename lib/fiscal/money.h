@@ -10,7 +10,8 @@
  * Parsing is from the document's own text (JSON number literal, decimal
  * string, XML text). Accepted grammar: -?DIGITS[.DIGITS], no exponent, no
  * leading '+', no NaN/Infinity, no whitespace; more decimals than the scale
- * are accepted only when the extra digits are zeros ("5.000" is exactly 5).
+ * are accepted only when the extra digits are zeros, at most
+ * MONEY_MAX_EXTRA_ZEROS of them ("5.000" is exactly 5; so say the schemas).
  * The caps keep every product we form (price x quantity) inside __int128 and
  * every sum of up to 10^3 amounts inside int64.
  */
@@ -24,6 +25,7 @@
 #define MICRO_MAX	INT64_C(999999999999999999)	/* 999999999999.999999 */
 #define PERCENT_MAX	99999				/* 999.99 */
 #define MICRO_PER_UNIT	INT64_C(1000000)
+#define MONEY_MAX_EXTRA_ZEROS	6
 
 enum money_status {
 	MONEY_OK = 0,

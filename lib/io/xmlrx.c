@@ -95,7 +95,7 @@ enum kind {
 	K_ROOT,		/* <receipt>: an object, at the top only */
 	K_OBJECT,	/* element children -> object members */
 	K_LIST,		/* repeated `item` children -> array */
-	K_ITEM,		/* an object that may only appear inside its list */
+	K_ITEM,		/* an object, only inside its list */
 	K_STRING,	/* text, as is */
 	K_NUMBER,	/* xs:decimal text -> number node with that literal */
 	K_BOOL		/* xs:boolean -> true/false */
@@ -670,8 +670,8 @@ report_foreign(const xmlNode *n, struct findings *f)
 		    "\"%s\"; the receipt format has none", xmlGetLineNo(n),
 		    (const char *)n->name, (const char *)n->ns->href);
 	for (a = n->properties; a != NULL; a = a->next)
-		add(f, "SCHEMA", path, "line %ld: attribute \"%s\" on <%s>: the "
-		    "receipt format has no attributes", xmlGetLineNo(n),
+		add(f, "SCHEMA", path, "line %ld: attribute \"%s\" on <%s>: "
+		    "the receipt format has no attributes", xmlGetLineNo(n),
 		    (const char *)a->name, (const char *)n->name);
 }
 
@@ -695,7 +695,7 @@ check_nodes(const xmlNode *n, struct findings *f)
 		case XML_COMMENT_NODE:
 			break;
 		default:
-			/* DTD, entity, PI, XInclude: stopped earlier; be sure. */
+			/* DTD, entity, PI, XInclude: stopped earlier. */
 			add(f, "PARSE", "", "line %ld: node type %d is not "
 			    "allowed", xmlGetLineNo(n), (int)n->type);
 			bad = 1;
@@ -751,9 +751,11 @@ leaf_text(struct conv *c, const xmlNode *n, const char *path, struct buf *b)
 	for (k = n->children; k != NULL; k = k->next) {
 		if (k->type == XML_COMMENT_NODE)
 			continue;
-		if (k->type != XML_TEXT_NODE && k->type != XML_CDATA_SECTION_NODE) {
-			add(c->f, "SCHEMA", path, "line %ld: <%s> holds a value, "
-			    "not elements", xmlGetLineNo(k), (const char *)n->name);
+		if (k->type != XML_TEXT_NODE &&
+		    k->type != XML_CDATA_SECTION_NODE) {
+			add(c->f, "SCHEMA", path, "line %ld: <%s> holds a "
+			    "value, not elements", xmlGetLineNo(k),
+			    (const char *)n->name);
 			return -1;
 		}
 		if (k->content != NULL &&
@@ -861,9 +863,10 @@ next_child(struct conv *c, const xmlNode *k, const xmlNode *parent,
 		if (k->type == XML_ELEMENT_NODE)
 			return k;
 		if ((k->type == XML_TEXT_NODE ||
-		    k->type == XML_CDATA_SECTION_NODE) && !all_blank(k->content)) {
-			add(c->f, "SCHEMA", path, "line %ld: text is not allowed "
-			    "directly in <%s>", xmlGetLineNo(k),
+		    k->type == XML_CDATA_SECTION_NODE) &&
+		    !all_blank(k->content)) {
+			add(c->f, "SCHEMA", path, "line %ld: text is not "
+			    "allowed directly in <%s>", xmlGetLineNo(k),
 			    (const char *)parent->name);
 			*bad = 1;
 		}
@@ -889,8 +892,9 @@ convert_object(struct conv *c, const xmlNode *n, const char *path)
 		join(sub, sizeof(sub), path, (const char *)k->name);
 		ce = elem_lookup(k->name);
 		if (ce == NULL || ce->kind == K_ITEM || ce->kind == K_ROOT) {
-			add(c->f, "SCHEMA", sub, "line %ld: <%s> is not allowed "
-			    "in <%s>", xmlGetLineNo(k), (const char *)k->name,
+			add(c->f, "SCHEMA", sub, "line %ld: <%s> is not "
+			    "allowed in <%s>", xmlGetLineNo(k),
+			    (const char *)k->name,
 			    (const char *)n->name);
 			bad = 1;
 			continue;
@@ -932,8 +936,8 @@ convert_list(struct conv *c, const xmlNode *n, const struct elem *e,
 	    k = next_child(c, k->next, n, path, &bad), i++) {
 		join_index(sub, sizeof(sub), path, i);
 		if (strcmp((const char *)k->name, e->item) != 0) {
-			add(c->f, "SCHEMA", sub, "line %ld: <%s> holds only <%s> "
-			    "elements, not <%s>", xmlGetLineNo(k), e->name,
+			add(c->f, "SCHEMA", sub, "line %ld: <%s> holds only "
+			    "<%s> elements, not <%s>", xmlGetLineNo(k), e->name,
 			    e->item, (const char *)k->name);
 			bad = 1;
 			continue;
@@ -1061,6 +1065,11 @@ parse(const char *buf, size_t len, struct rx *rx)
 	if (doc == NULL) {
 		if (!rx->failed)
 			add(rx->f, "PARSE", "", "not well-formed XML");
+		return NULL;
+	}
+	/* Namespace errors (an undeclared prefix) leave a document behind. */
+	if (rx->failed) {
+		xmlFreeDoc(doc);
 		return NULL;
 	}
 	return doc;

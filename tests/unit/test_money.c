@@ -47,6 +47,8 @@ test_parse(void)
 	cents("0.001", MONEY_PRECISION, 0);
 	cents("5.000", MONEY_OK, 500);		/* exact: trailing zeros */
 	cents("5.0000000", MONEY_OK, 500);
+	cents("5.00000000", MONEY_OK, 500);		/* six extra zeros */
+	cents("5.000000000", MONEY_PRECISION, 0);	/* seven: as the schemas */
 	cents("0", MONEY_OK, 0);
 	cents("-0", MONEY_OK, 0);
 	cents("-0.00", MONEY_OK, 0);
