@@ -101,3 +101,21 @@ colour_name(enum colour c)
 	}
 	return NULL;
 }
+
+const char *
+findings_safe_text(const char *s, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	if (len == 0)
+		return "";
+	if (s == NULL)
+		s = "";
+	for (i = 0; s[i] != '\0' && n + 4 < len && i < FINDINGS_TEXT_MAX; i++)
+		buf[n++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	if (s[i] != '\0' && n + 3 < len)
+		for (i = 0; i < 3; i++)
+			buf[n++] = '.';
+	buf[n] = '\0';
+	return buf;
+}

@@ -45,5 +45,11 @@ void		 findings_rcpt(struct findings *, const char *code,
 int		 findings_has(const struct findings *, const char *code);
 enum colour	 rcpt_colour(const char *code);
 const char	*colour_name(enum colour);	/* "Red", "Yellow", "Grey", NULL */
+/*
+ * Untrusted text quoted in a message: printable ASCII only (others become
+ * '?'), at most FINDINGS_TEXT_MAX characters, "..." when cut. Returns buf.
+ */
+#define FINDINGS_TEXT_MAX	40
+const char	*findings_safe_text(const char *s, char *buf, size_t len);
 
 #endif

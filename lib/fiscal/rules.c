@@ -23,7 +23,7 @@
  *
  * Trust.  The receipt has the reader's syntactic guarantees (receipt.h) and
  * nothing more: strings may hold any bytes and go into messages only through
- * safe_text(); a receiptDate that does not parse is a DATE finding and the
+ * findings_safe_text(); a receiptDate that does not parse is a DATE finding and the
  * date rules are skipped.  The context is the journal's and GetConfig's word
  * and is believed; a context date that does not parse is reported (DATE,
  * empty path) and the rules needing it skipped.
@@ -43,8 +43,7 @@
 #include "util/timeutil.h"
 
 #define ORIGINAL_MAX_MONTHS	12	/* RCPT033 */
-#define TEXT_MAX		40	/* untrusted bytes shown in a message */
-#define TEXT_BUF		(TEXT_MAX + 4)
+#define TEXT_BUF		(FINDINGS_TEXT_MAX + 4)
 #define NUM_BUF			64	/* a signed __int128, 12 decimals */
 #define PATH_BUF		64
 #define CENT_UNITS		INT64_C(10000000000)	/* 10^-12 per cent */
@@ -91,23 +90,6 @@ struct check {
 	size_t			 n_taxes;
 	bool			 taxes_known;
 };
-
-/* Untrusted text for a message: printable ASCII only, bounded. */
-static const char *
-safe_text(const char *s, char *buf, size_t len)
-{
-	size_t i, n = 0;
-
-	if (s == NULL)
-		s = "";
-	for (i = 0; s[i] != '\0' && n + 4 < len && i < TEXT_MAX; i++)
-		buf[n++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	if (s[i] != '\0')
-		for (i = 0; i < 3; i++)
-			buf[n++] = '.';
-	buf[n] = '\0';
-	return buf;
-}
 
 /*
  * v / 10^decimals in decimal, trailing fraction zeros dropped down to
@@ -275,7 +257,7 @@ ctx_date(struct check *c, const char *s, const char *what)
 		return s;
 	findings_add(c->f, "DATE", COLOUR_NONE, "", "%s \"%s\" is not a "
 	    "YYYY-MM-DDTHH:MM:SS date; the rules that need it were not "
-	    "checked", what, safe_text(s, txt, sizeof(txt)));
+	    "checked", what, findings_safe_text(s, txt, sizeof(txt)));
 	return NULL;
 }
 
@@ -299,7 +281,7 @@ check_currency(struct check *c)
 		    "has no currency (an ISO 4217 code such as USD or ZWG)");
 		return;
 	}
-	safe_text(cur, txt, sizeof(txt));
+	findings_safe_text(cur, txt, sizeof(txt));
 	if (strnlen(cur, 4) != 3 || cur[0] < 'A' || cur[0] > 'Z' ||
 	    cur[1] < 'A' || cur[1] > 'Z' || cur[2] < 'A' || cur[2] > 'Z')
 		findings_rcpt(c->f, "RCPT010", "receiptCurrency", "currency "
@@ -366,7 +348,7 @@ check_invoice_no(struct check *c)
 	if (c->ctx->invoice_used(c->ctx->cb_arg, c->r->invoice_no) == 1)
 		findings_rcpt(c->f, "RCPT013", "invoiceNo", "invoice number "
 		    "\"%s\" was already used by this taxpayer",
-		    safe_text(c->r->invoice_no, txt, sizeof(txt)));
+		    findings_safe_text(c->r->invoice_no, txt, sizeof(txt)));
 }
 
 /* RCPT014, RCPT030, RCPT031, RCPT041 */
@@ -436,7 +418,7 @@ cdn_words(const struct receipt_cdn *d, char *buf, size_t len)
 		    d->receipt_global_no);
 	else
 		snprintf(buf, len, "invoice \"%s\"",
-		    safe_text(d->invoice_no, txt, sizeof(txt)));
+		    findings_safe_text(d->invoice_no, txt, sizeof(txt)));
 	return buf;
 }
 
@@ -641,7 +623,7 @@ check_line_tax(struct check *c, const struct receipt_line *l, size_t i)
 		return;
 	}
 	if (rate == NULL) {
-		safe_text(first->name, name, sizeof(name));
+		findings_safe_text(first->name, name, sizeof(name));
 		rate_words(first->has_percent, first->percent, b, sizeof(b));
 		if (!first->has_percent)
 			findings_rcpt(c->f, "RCPT025", at(path, "receiptLines",
@@ -664,9 +646,9 @@ check_line_tax(struct check *c, const struct receipt_line *l, size_t i)
 	}
 	if (valid != NULL)
 		return;
-	safe_text(rate->name, name, sizeof(name));
-	safe_text(rate->valid_from, from, sizeof(from));
-	safe_text(rate->valid_till, till, sizeof(till));
+	findings_safe_text(rate->name, name, sizeof(name));
+	findings_safe_text(rate->valid_from, from, sizeof(from));
+	findings_safe_text(rate->valid_till, till, sizeof(till));
 	at(path, "receiptLines", i, "taxID");
 	if (rate->valid_from != NULL && rate->valid_till != NULL)
 		findings_rcpt(c->f, "RCPT025", path, "tax %" PRId64 " (%s) is "
@@ -703,7 +685,7 @@ check_hs_code(struct check *c, const struct receipt_line *l, size_t i)
 			    "HS code; VAT-registered taxpayers must give one");
 		return;
 	}
-	safe_text(hs, txt, sizeof(txt));
+	findings_safe_text(hs, txt, sizeof(txt));
 	len = strnlen(hs, 9);
 	for (k = 0; k < len; k++)
 		if (hs[k] < '0' || hs[k] > '9')
@@ -869,7 +851,7 @@ check_original_age(struct check *c, const struct original_receipt *o)
 		findings_add(c->f, "DATE", COLOUR_NONE, "creditDebitNote",
 		    "the original receipt's date \"%s\" (from the journal) is "
 		    "not a date; RCPT033 was not checked",
-		    safe_text(o->date, txt, sizeof(txt)));
+		    findings_safe_text(o->date, txt, sizeof(txt)));
 		return;
 	}
 	y = tm.tm_year + 1900 + ORIGINAL_MAX_MONTHS / 12;
@@ -962,8 +944,8 @@ check_original(struct check *c)
 	    strcmp(o.currency, r->currency) != 0)
 		findings_rcpt(c->f, "RCPT042", "receiptCurrency", "currency "
 		    "\"%s\" differs from the original receipt's \"%s\"",
-		    safe_text(r->currency, a, sizeof(a)),
-		    safe_text(o.currency, b, sizeof(b)));
+		    findings_safe_text(r->currency, a, sizeof(a)),
+		    findings_safe_text(o.currency, b, sizeof(b)));
 	check_original_age(c, &o);
 	if (r->type == RECEIPT_CREDIT_NOTE)
 		check_credit_limit(c, &o);
@@ -989,14 +971,14 @@ check_buyer(struct check *c)
 	else if ((len = strnlen(b->tin, 11)) != 10)
 		findings_rcpt(c->f, "RCPT043", "buyerData.buyerTIN", "buyer "
 		    "TIN \"%s\" has %s%zu characters; a TIN has exactly 10",
-		    safe_text(b->tin, txt, sizeof(txt)), len > 10 ?
+		    findings_safe_text(b->tin, txt, sizeof(txt)), len > 10 ?
 		    "more than " : "", len > 10 ? (size_t)10 : len);
 	/* Empty is absent, as GetConfig's own vatNumber "" (pitfall 18). */
 	if (b->vat_number != NULL && b->vat_number[0] != '\0' &&
 	    (len = strnlen(b->vat_number, 10)) != 9)
 		findings_rcpt(c->f, "RCPT043", "buyerData.vatNumber", "buyer "
 		    "VAT number \"%s\" has %s%zu characters; a VAT number has "
-		    "exactly 9", safe_text(b->vat_number, txt, sizeof(txt)),
+		    "exactly 9", findings_safe_text(b->vat_number, txt, sizeof(txt)),
 		    len > 9 ? "more than " : "", len > 9 ? (size_t)9 : len);
 }
 
@@ -1020,7 +1002,7 @@ rules_check(const struct receipt *r, const struct rules_ctx *ctx,
 	else if (r->date != NULL)
 		findings_add(f, "DATE", COLOUR_NONE, "receiptDate", "receipt "
 		    "date \"%s\" is not a YYYY-MM-DDTHH:MM:SS date; the date "
-		    "rules were not checked", safe_text(r->date, txt,
+		    "rules were not checked", findings_safe_text(r->date, txt,
 		    sizeof(txt)));
 	c.opened = ctx_date(&c, c.ctx->day_opened, "the fiscal day opening");
 	c.prev = c.ctx->has_prev ? ctx_date(&c, c.ctx->prev_date,

@@ -37,7 +37,6 @@
 #include "fiscal/receipt.h"
 #include "util/arena.h"
 
-#define TEXT_MAX	16	/* bytes of an untrusted taxCode shown */
 
 struct key {
 	int64_t		 tax_id;
@@ -219,26 +218,11 @@ tax_sort(struct receipt *r)
 	sort_taxes(r->taxes, r->n_taxes);
 }
 
-/* Untrusted text for a message: printable ASCII only, bounded. */
-static const char *
-safe_text(const char *s, char *buf, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; s[i] != '\0' && n + 4 < len && i < TEXT_MAX; i++)
-		buf[n++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	if (s[i] != '\0')
-		for (i = 0; i < 3; i++)
-			buf[n++] = '.';
-	buf[n] = '\0';
-	return buf;
-}
-
 /* "tax 517 at 15.50%", "tax 1 (exempt)", with ' code "A"' when given. */
 static const char *
 describe(const struct key *k, char *buf, size_t len)
 {
-	char pct[MONEY_BUFSZ], code[TEXT_MAX + 8];
+	char pct[MONEY_BUFSZ], code[20]	/* a taxCode is at most 3 bytes; 16 shown */;
 	int n;
 
 	if (k->has_percent)
@@ -248,7 +232,7 @@ describe(const struct key *k, char *buf, size_t len)
 		n = snprintf(buf, len, "tax %" PRId64 " (exempt)", k->tax_id);
 	if (n >= 0 && (size_t)n < len && k->code[0] != '\0')
 		snprintf(buf + n, len - (size_t)n, " code \"%s\"",
-		    safe_text(k->code, code, sizeof(code)));
+		    findings_safe_text(k->code, code, sizeof(code)));
 	return buf;
 }
 

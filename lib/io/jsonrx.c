@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "fiscal/findings.h"
+#include "util/utf8.h"
 
 struct span {
 	size_t	off, len;
@@ -51,39 +52,6 @@ fail(struct lex *lx, const char *msg)
 		lx->err_off = lx->i;
 	}
 	return -1;
-}
-
-/* Length of the UTF-8 sequence at s[0..n), or 0 when invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, k;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
 }
 
 static int
@@ -125,7 +93,7 @@ lex_string(struct lex *lx)
 		if (s[lx->i] < 0x20)
 			return fail(lx, "control character in string");
 		if (s[lx->i] != '\\') {
-			if ((len = utf8_seq(s + lx->i, lx->n - lx->i)) == 0)
+			if ((len = utf8_decode(s + lx->i, lx->n - lx->i, NULL)) == 0)
 				return fail(lx, "invalid UTF-8");
 			lx->i += len;
 			continue;

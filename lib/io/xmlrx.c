@@ -63,6 +63,7 @@
 #include "io/jsonrx.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
+#include "util/utf8.h"
 
 #define XSD_MAX_SIZE	(1024 * 1024)
 
@@ -533,39 +534,6 @@ line_at(const unsigned char *s, size_t off)
 	return line;
 }
 
-/* Length of the UTF-8 sequence at s[0..n), 0 when it is not strict UTF-8. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned long cp;
-	size_t len, k;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static int
 is_blank(unsigned char c)
 {
@@ -640,7 +608,7 @@ prescan(const unsigned char *s, size_t n, struct findings *f)
 			    "only UTF-8 is accepted", line_at(s, i), i);
 			return -1;
 		}
-		if ((k = utf8_len(s + i, n - i)) == 0) {
+		if ((k = utf8_decode(s + i, n - i, NULL)) == 0) {
 			add(f, "PARSE", "", "line %d: invalid UTF-8 at offset "
 			    "%zu", line_at(s, i), i);
 			return -1;

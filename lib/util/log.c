@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 /* Raw bytes taken from each field before escaping; longer ones end "...". */
 #define MSG_MAX		4096
@@ -381,35 +382,6 @@ out_str(struct out *o, const char *s)
 	out_bytes(o, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t c, min;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;	/* continuation byte, overlong lead, > U+10FFFF */
-	if (s[0] < 0xe0) {
-		len = 2; c = s[0] & 0x1f; min = 0x80;
-	} else if (s[0] < 0xf0) {
-		len = 3; c = s[0] & 0x0f; min = 0x800;
-	} else {
-		len = 4; c = s[0] & 0x07; min = 0x10000;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /*
  * Invariant 1: append at most max bytes of s, made safe.  For JSON the
  * safe text is then JSON-escaped (only '"' and '\\' can remain to escape).
@@ -439,7 +411,7 @@ safe_text(struct out *o, const char *s, size_t max, int json)
 			n--;
 			continue;
 		}
-		if (*p >= 0x80 && (len = utf8_len(p, n, &cp)) > 0 &&
+		if (*p >= 0x80 && (len = utf8_decode(p, n, &cp)) > 0 &&
 		    !(cp <= 0x9f || cp == 0x2028 || cp == 0x2029)) {
 			out_bytes(o, (const char *)p, len);
 			p += len;
