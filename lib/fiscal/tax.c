@@ -222,7 +222,8 @@ tax_sort(struct receipt *r)
 static const char *
 describe(const struct key *k, char *buf, size_t len)
 {
-	char pct[MONEY_BUFSZ], code[20]	/* a taxCode is at most 3 bytes; 16 shown */;
+	/* A taxCode is at most 3 bytes; of a longer one 16 are shown. */
+	char pct[MONEY_BUFSZ], code[20];
 	int n;
 
 	if (k->has_percent)
