@@ -66,6 +66,7 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/t/replay_%)
 
 BINDIR_OUT := $(if $(filter build,$(B)),bin,$(B)/bin)
 
+.SECONDARY:
 .PHONY: all check check-unit check-build test-san fuzz install clean lint
 all: $(BINDIR_OUT)/spoold $(BINDIR_OUT)/spoolctl $(LIBA)
 

@@ -317,6 +317,58 @@ test_day(void)
 	buf_free(&b);
 }
 
+/*
+ * DAY-SRV, spec §13.3.2: FDMS's day signature over its own counters (USD
+ * at 15.00 here, balances in the spec's order) and the device signature.
+ * The printed hash was computed over the string with the "USDLCASH"
+ * typo; ours differs from it by exactly that one letter.
+ */
+static void
+test_day_srv(void)
+{
+	static const char *dev_sig = "YyXTSizBBrMjMk4VQL+sCNr+2AC6aQbDAn9JMV2rk3y"
+	    "J6MDZwie0wqQW3oisNWrMkeZsuAyFSnFkU2A+pKm91sOHVdjeRBebjQgAQQIMTCVIcY"
+	    "rx+BizQ7Ib9iCdsVI+Jel2nThqQiQzfRef6EgtgsaIAN+PV55xSrHvPkIe+Bc=";
+	struct counters c;
+	struct buf b, typo;
+	char hash[SHA256_B64_LEN + 1];
+	const char *cash;
+
+	counters_init(&c);
+	add_counter(&c, COUNTER_SALE_BY_TAX, "ZWL", 1, 0, 0, 0, 2300000);
+	add_counter(&c, COUNTER_SALE_BY_TAX, "ZWL", 2, 1, 0, 0, 1200000);
+	add_counter(&c, COUNTER_SALE_BY_TAX, "USD", 3, 1, 1500, 0, 2500);
+	add_counter(&c, COUNTER_SALE_BY_TAX, "ZWL", 4, 1, 1500, 0, 1200);
+	add_counter(&c, COUNTER_SALE_TAX_BY_TAX, "USD", 4, 1, 1500, 0, 250);
+	add_counter(&c, COUNTER_SALE_TAX_BY_TAX, "ZWL", 4, 1, 1500, 0, 230000);
+	add_counter(&c, COUNTER_BALANCE_BY_MONEY_TYPE, "ZWL", 0, 0, 0, MONEY_CARD,
+	    1500000);
+	add_counter(&c, COUNTER_BALANCE_BY_MONEY_TYPE, "USD", 0, 0, 0, MONEY_CASH,
+	    3700);
+	add_counter(&c, COUNTER_BALANCE_BY_MONEY_TYPE, "ZWL", 0, 0, 0, MONEY_CASH,
+	    2000000);
+	buf_init(&b, 8192);
+	buf_init(&typo, 8192);
+	CHECK(sigstr_server_day(321, 84, "2019-09-23T06:00:00",
+	    "2019-09-23T22:21:14", 0, &c, dev_sig, &b) == 0, "server day");
+	CHECK(strncmp(buf_str(&b), "321842019-09-232019-09-23T22:21:14AUTO"
+	    "SALEBYTAXZWL2300000", 57) == 0, "DAY-SRV head: %.60s", buf_str(&b));
+	cash = strstr(buf_str(&b), "BALANCEBYMONEYTYPEUSDCASH");
+	CHECK(cash != NULL, "USD cash counter");
+	if (cash != NULL) {
+		size_t at = (size_t)(cash - b.p) + strlen("BALANCEBYMONEYTYPEUSD");
+
+		buf_add(&typo, b.p, at);
+		buf_adds(&typo, "L");
+		buf_adds(&typo, b.p + at);
+		sign_sha256_b64(typo.p, typo.len, hash);
+		CHECK_STR(hash, "nlqwrAoFAmXLfuMJlQTdS2m0B4d5X1sTJ2gPo5/Dq+s=");
+	}
+	buf_free(&typo);
+	buf_free(&b);
+	counters_free(&c);
+}
+
 static void
 test_server_receipt(void)
 {
@@ -471,6 +523,7 @@ main(void)
 	test_panier();
 	test_day();
 	test_server_receipt();
+	test_day_srv();
 	test_section8();
 	test_qr();
 	sigkey_free(spec_key);
