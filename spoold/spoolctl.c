@@ -5,10 +5,13 @@
  * Exit: 0 ok, 1 failed/refused, 2 usage or configuration error, 75 FDMS
  * unreachable (interface.md §1).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/config.h"
 #include "spoolctl.h"
+#include "store/store.h"
 
 struct command {
 	const char	*name;
@@ -20,25 +23,25 @@ struct command {
 static const struct command commands[] = {
 	{ "inspect", cmd_inspect, "inspect FILE [--device-id N] [--prev-hash H] "
 	    "[--key PEM] [--qr-url U] [--json]", NULL },
-	{ "register", NULL, "register [--key-type ecdsa|rsa]", "issue 3" },
-	{ "config", NULL, "config", "issue 3" },
-	{ "status", NULL, "status [--json]", "issue 3" },
-	{ "open-day", NULL, "open-day [--opened-at DATETIME]", "issue 3" },
+	{ "register", cmd_register, "register [--key-type ecdsa|rsa]", NULL },
+	{ "config", cmd_config, "config", NULL },
+	{ "status", cmd_status, "status [--json]", NULL },
+	{ "open-day", cmd_open_day, "open-day [--opened-at DATETIME]", NULL },
 	{ "close-day", NULL, "close-day [--no-wait] [--timeout S]", "issue 5" },
-	{ "resync", NULL, "resync", "issue 3" },
-	{ "renew-cert", NULL, "renew-cert", "issue 3" },
-	{ "ping", NULL, "ping", "issue 3" },
+	{ "resync", cmd_resync, "resync", NULL },
+	{ "renew-cert", cmd_renew_cert, "renew-cert", NULL },
+	{ "ping", cmd_ping, "ping", NULL },
 	{ "backup", NULL, "backup [--output-dir D] [--retain DAYS]", "issue 5" },
 	{ "restore", NULL, "restore FILE [--force]", "issue 5" },
 	{ "audit", NULL, "audit [--day N] [--json]", "issue 5" },
 	{ "pre-golive", NULL, "pre-golive [--skip-close] [--min-receipts N]",
 	    "issue 5" },
 	{ "reprocess", NULL, "reprocess NAME...|--all", "issue 5" },
-	{ "migrate", NULL, "migrate [VERSION]", "issue 3" },
-	{ "migrate-db", NULL, "migrate-db --to URL", "issue 3" },
+	{ "migrate", cmd_migrate, "migrate [VERSION] [--force]", NULL },
+	{ "migrate-db", NULL, "migrate-db --to URL", "PostgreSQL support" },
 	{ "export", NULL, "export [--day N] [--format jsonl|fdms-file]",
 	    "issue 5" },
-	{ "cert", NULL, "cert", "issue 3" },
+	{ "cert", cmd_cert, "cert", NULL },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -61,6 +64,11 @@ int
 main(int argc, char **argv)
 {
 	struct spoolctl_globals g = { NULL, NULL };
+
+	/* A peer closing a TLS connection must not kill us mid-write. */
+	signal(SIGPIPE, SIG_IGN);
+	/* The journal's configuration checks apply to every command. */
+	config_set_store_check(store_config_check);
 	int i = 1;
 	size_t k;
 

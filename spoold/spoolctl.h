@@ -5,6 +5,8 @@
 #ifndef SPOOLCTL_H
 #define SPOOLCTL_H
 
+#include <stdbool.h>
+
 /* Exit codes of interface.md §1. */
 #define EXIT_OK		0
 #define EXIT_FAIL	1
@@ -17,5 +19,15 @@ struct spoolctl_globals {
 };
 
 int	cmd_inspect(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_migrate(const struct spoolctl_globals *, int argc, char **argv);
+/* cmd_device.c */
+int	cmd_register(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_config(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_status(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_open_day(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_ping(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_renew_cert(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_resync(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_cert(const struct spoolctl_globals *, int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "daemon/config.h"
+#include "store/store.h"
 
 #define EXIT_OK		0
 #define EXIT_FAIL	1
@@ -38,6 +39,8 @@ check_config(const char *path, int verbose)
 	static struct config_problems p;	/* large: not on the stack */
 	struct config *cfg;
 
+	/* The journal's checks (production permissions, environment). */
+	config_set_store_check(store_config_check);
 	cfg = config_load(path, &p);
 	if (cfg != NULL)
 		(void)config_check(cfg, &p);

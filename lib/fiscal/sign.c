@@ -164,6 +164,12 @@ sigkey_type(const struct sigkey *k)
 	return k->type;
 }
 
+void *
+sigkey_evp(const struct sigkey *k)
+{
+	return k->pkey;
+}
+
 char *
 sigkey_private_pem(const struct sigkey *k, const char *pass)
 {

@@ -35,6 +35,12 @@ void		 sigkey_free(struct sigkey *);
 enum sigkey_type sigkey_type(const struct sigkey *);
 /* PEM of the private key (encrypted when pass) / public key; free() it. */
 char		*sigkey_private_pem(const struct sigkey *, const char *pass);
+/*
+ * The OpenSSL EVP_PKEY behind k, borrowed (valid while k lives), as void *
+ * so OpenSSL stays out of this header.  For lib/fdms (CSR, certificate
+ * checks); never to export key material.
+ */
+void		*sigkey_evp(const struct sigkey *);
 
 /* out: SHA256_B64_LEN + 1 bytes. */
 void		 sign_sha256_b64(const void *msg, size_t len, char *out);
