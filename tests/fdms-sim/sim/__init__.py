@@ -12,9 +12,13 @@ Modules:
   pki       the simulator's CA, TLS server cert, FDMS signing cert, CSR checks,
             device certificate issuance.
   counters  fiscal day counters computed from receipts, canonical order.
-  rules     receipt structure binding (400 / RCPT02) and RCPT0xx validation.
+  binding   request bodies -> normalized values (400 / RCPT02), as ASP.NET does.
+  rules     RCPT0xx receipt validation with colours.
   store     SQLite persistence of devices, certificates, days, receipts, files.
   faults    the --fault grammar and its matcher.
-  api       the FDMS endpoints as functions (no HTTP in there).
+  runtime   constants, settings, scheduler thread, transaction context.
+  api       Sim: configuration, devices, certificates, the simple endpoints;
+            with mixins receipts (SubmitReceipt), closing (CloseDay),
+            files (SubmitFile, SubmittedFileList), control (/_sim functions).
   server    the HTTPS server: routing, mTLS checks, faults, /_sim endpoints.
 """

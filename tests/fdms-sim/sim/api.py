@@ -20,7 +20,7 @@ import decimal
 import threading
 
 from . import pki as pkimod
-from . import rules, signing, wire
+from . import binding, signing, wire
 from .closing import ClosingMixin
 from .control import ControlMixin
 from .files import FilesMixin
@@ -238,7 +238,7 @@ class Sim(ReceiptsMixin, ClosingMixin, FilesMixin, ControlMixin):
 
     # ------------------------------------------------------------ public endpoints
     def _bind_simple(self, body, fields):
-        b = rules.Binder()
+        b = binding.Binder()
         if not isinstance(body, dict):
             raise BadRequest({"$": ["A JSON object is required."]})
         out = {}

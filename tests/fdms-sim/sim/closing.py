@@ -7,7 +7,7 @@ import decimal
 import time
 
 from . import counters as ctr
-from . import rules, signing, wire
+from . import binding, signing, wire
 from .runtime import CLOSED, FAILED, INITIATED, has_colour
 from .wire import BadRequest, Unprocessable, fmt_dt, now_local
 
@@ -39,7 +39,7 @@ class ClosingMixin:
     def bind_close(self, body, with_day_no=True):
         if not isinstance(body, dict):
             raise BadRequest({"$": ["A JSON object is required."]})
-        b = rules.Binder()
+        b = binding.Binder()
         out = {}
         if with_day_no:
             out["fiscalDayNo"] = b.integer(body, "fiscalDayNo", "")
@@ -155,7 +155,7 @@ class ClosingMixin:
             quantities = [{"receiptType": t, "receiptCurrency": c, "receiptQuantity": n,
                            "receiptTotalAmount": tot}
                           for (t, c), (n, tot) in sorted(
-                              qty.items(), key=lambda kv: (rules.RECEIPT_TYPES.index(kv[0][0]),
+                              qty.items(), key=lambda kv: (binding.RECEIPT_TYPES.index(kv[0][0]),
                                                            kv[0][1]))]
             closed = fmt_dt(now_local())
             self._closed(device_id, day, closed, "Manual", own, None,

@@ -6,7 +6,7 @@ import base64
 import decimal
 import time
 
-from . import rules, wire
+from . import binding, wire
 from .runtime import CLOSED, INITIATED, MAX_FILE, OFFLINE, errors_json, has_colour
 from .wire import BadRequest, Unprocessable, ci, fmt_dt, now_local, parse_dt, parse_dt_lenient
 
@@ -26,7 +26,7 @@ class FilesMixin:
                 raise Unprocessable("FILE01", "File is larger than 3 MB")
             doc, text = self._decode_file(raw)
             header = ci(doc, "header")
-            b = rules.Binder()
+            b = binding.Binder()
             if not isinstance(header, dict):
                 raise Unprocessable("FILE02", "File structure is invalid: header is missing")
             h = {"deviceID": b.integer(header, "deviceID", "header."),
@@ -116,7 +116,7 @@ class FilesMixin:
             if not isinstance(rc, dict):
                 return "FailedWithErrors", "IncorrectFileFormat", invalid
             try:
-                r = rules.bind_receipt(rc, "content.receipts[%d]." % i)
+                r = binding.bind_receipt(rc, "content.receipts[%d]." % i)
             except wire.ApiError:
                 return "FailedWithErrors", "IncorrectFileFormat", invalid
             same = self.store.receipt_by_hash(device_id, r["receiptGlobalNo"],

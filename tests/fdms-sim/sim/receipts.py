@@ -4,7 +4,7 @@ server signature (fdms-reference 4.5) and re-evaluation of Grey successors.
 """
 import decimal
 
-from . import rules, signing, wire
+from . import binding, rules, signing, wire
 from .runtime import CLOSED, FAILED, OPENED, errors_json, has_colour
 from .wire import BadRequest, Unprocessable, ci, fmt_dt, now_local, parse_dt
 
@@ -90,7 +90,7 @@ class ReceiptsMixin:
     def submit_receipt(self, device_id, headers, body, body_text):
         if not isinstance(body, dict) or not isinstance(ci(body, "receipt"), dict):
             raise BadRequest({"receipt": ["The receipt field is required."]})
-        r = rules.bind_receipt(ci(body, "receipt"))
+        r = binding.bind_receipt(ci(body, "receipt"))
         with self.tx():
             dev = self.device_checked(device_id, headers)
             self.require_online(dev)
