@@ -40,6 +40,7 @@
 #include "fdms/fdms.h"
 #include "fiscal/money.h"
 #include "store/fernet.h"
+#include "spool/device.h"
 #include "store/store.h"
 #include "util/timeutil.h"
 
@@ -75,7 +76,6 @@ devadmin_open(struct devadmin *a, const char *config_path,
     const char *device_name, bool all_devices)
 {
 	static struct config_problems p;	/* large: not on the stack */
-	struct fdms_client_opts co;
 	enum store_rc rc;
 	char err[512];
 	size_t i;
@@ -129,20 +129,7 @@ devadmin_open(struct devadmin *a, const char *config_path,
 		devadmin_close(a);
 		return rc == STORE_SCHEMA ? EXIT_USAGE : EXIT_FAIL;
 	}
-	memset(&co, 0, sizeof(co));
-	co.base_url = a->cfg->fdms_base_url;
-	co.ca_file = a->cfg->fdms_ca_file;
-	co.allow_http = a->cfg->env == CONFIG_ENV_DEVELOPMENT;
-	if (getenv("SPOOLD_FDMS_TIMEOUT_MS") != NULL) {
-		/* Tests shorten the wait for an unreachable FDMS. */
-		int64_t ms;
-		const char *v = getenv("SPOOLD_FDMS_TIMEOUT_MS");
-
-		if (money_parse(v, strlen(v), 0, 3600000, &ms) == MONEY_OK &&
-		    ms > 0)
-			co.timeout_ms = co.connect_timeout_ms = (long)ms;
-	}
-	if ((a->client = fdms_client_new(&co, err, sizeof(err))) == NULL) {
+	if ((a->client = device_client_new(a->cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "spoolctl: FDMS client: %s\n", err);
 		devadmin_close(a);
 		return EXIT_USAGE;
@@ -202,39 +189,20 @@ print_result(const struct devadmin *a, const char *what,
 static struct fdms_identity *
 load_identity(struct devadmin *a)
 {
-	struct store_cert cert;
-	struct fdms_identity *id = NULL;
+	struct fdms_identity *id;
 	struct sigkey *key;
-	char *pem = NULL, err[256];
-	size_t len = 0;
-	int rc;
+	char err[256];
 
-	rc = store_cert_get(a->store, a->dev->device_id, STORE_CERT_CURRENT,
-	    &cert);
-	if (rc != STORE_OK) {
-		fail(a, "no certificate: run spoolctl register first");
+	if ((key = device_key_load(a->store, a->dev->device_id,
+	    a->has_fkey ? a->fkey : NULL, err, sizeof(err))) == NULL) {
+		fail(a, "%s", err);
 		return NULL;
 	}
-	rc = store_key_get(a->store, a->dev->device_id,
-	    a->has_fkey ? a->fkey : NULL, &pem, &len, NULL);
-	if (rc != STORE_OK) {
-		fail(a, "private key: %s", store_errmsg(a->store));
-		store_cert_free(&cert);
-		return NULL;
-	}
-	key = sigkey_load_private(pem, len, NULL, err, sizeof(err));
-	store_secret_free(pem, len);
-	if (key == NULL) {
-		fail(a, "private key: %s", err);
-		store_cert_free(&cert);
-		return NULL;
-	}
-	id = fdms_identity_new(cert.pem, strlen(cert.pem), key, err,
+	id = device_identity_new(a->store, a->dev->device_id, key, NULL, err,
 	    sizeof(err));
 	if (id == NULL)
-		fail(a, "TLS identity: %s", err);
+		fail(a, "%s", err);
 	sigkey_free(key);
-	store_cert_free(&cert);
 	return id;
 }
 
@@ -263,72 +231,6 @@ call(struct devadmin *a, const struct fdms_identity *id,
 }
 
 /* ---- GetConfig in the journal ---------------------------------------- */
-
-static cJSON *
-raw_number(const char *text)
-{
-	return cJSON_CreateRaw(text);
-}
-
-static void
-add_opt_string(cJSON *o, const char *name, const char *v)
-{
-	if (v != NULL)
-		cJSON_AddStringToObject(o, name, v);
-}
-
-/*
- * The GetConfig answer in FDMS's own field names and exact numbers, so the
- * journal's copy is parsed back by the same decoder (config_load_stored).
- */
-static char *
-config_to_json(const struct fdms_config *c)
-{
-	cJSON *o = cJSON_CreateObject(), *taxes, *t;
-	char num[MONEY_BUFSZ];
-	char *s;
-	size_t i;
-
-	if (o == NULL)
-		return NULL;
-	add_opt_string(o, "taxPayerName", c->taxpayer.name);
-	add_opt_string(o, "taxPayerTIN", c->taxpayer.tin);
-	if (c->taxpayer.is_vat_payer)
-		add_opt_string(o, "vatNumber", c->taxpayer.vat_number);
-	add_opt_string(o, "deviceSerialNo", c->device_serial_no);
-	add_opt_string(o, "deviceBranchName", c->taxpayer.branch_name);
-	if (c->mode != FDMS_MODE_UNKNOWN)
-		cJSON_AddStringToObject(o, "deviceOperatingMode",
-		    c->mode == FDMS_MODE_OFFLINE ? "Offline" : "Online");
-	if (c->has_day_max_hrs)
-		cJSON_AddItemToObject(o, "taxPayerDayMaxHrs", raw_number(
-		    money_format(c->day_max_hrs, 0, num, sizeof(num))));
-	if (c->has_day_end_notification_hrs)
-		cJSON_AddItemToObject(o, "taxpayerDayEndNotificationHrs",
-		    raw_number(money_format(c->day_end_notification_hrs, 0, num,
-		    sizeof(num))));
-	taxes = cJSON_AddArrayToObject(o, "applicableTaxes");
-	for (i = 0; taxes != NULL && i < c->n_taxes; i++) {
-		const struct fdms_tax *x = &c->taxes[i];
-
-		if ((t = cJSON_CreateObject()) == NULL)
-			break;
-		cJSON_AddItemToObject(t, "taxID", raw_number(money_format(
-		    x->tax_id, 0, num, sizeof(num))));
-		if (x->has_percent)
-			cJSON_AddItemToObject(t, "taxPercent", raw_number(
-			    money_format(x->percent, 2, num, sizeof(num))));
-		add_opt_string(t, "taxName", x->name);
-		add_opt_string(t, "validFrom", x->valid_from);
-		add_opt_string(t, "validTill", x->valid_till);
-		cJSON_AddItemToArray(taxes, t);
-	}
-	add_opt_string(o, "certificateValidTill", c->certificate_valid_till);
-	add_opt_string(o, "qrUrl", c->qr_url);
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return s;
-}
 
 static void
 print_config(FILE *out, const struct fdms_config *c)
@@ -370,8 +272,6 @@ fetch_config(struct devadmin *a, const struct fdms_identity *id,
     struct fdms_reply *out)
 {
 	struct fdms_request req;
-	char *json;
-	int rc;
 
 	fdms_request_init(&req);
 	if (fdms_req_simple(&req, FDMS_GET_CONFIG, a->dev->device_id) == -1) {
@@ -382,11 +282,8 @@ fetch_config(struct devadmin *a, const struct fdms_identity *id,
 		print_result(a, "GetConfig", &out->res);
 		return EXIT_FAIL;
 	}
-	if ((json = config_to_json(&out->u.config)) == NULL)
-		return fail(a, "out of memory");
-	rc = store_config_put(a->store, a->dev->device_id, json, NULL);
-	free(json);
-	if (rc != STORE_OK)
+	if (device_config_put(a->store, a->dev->device_id, &out->u.config) !=
+	    STORE_OK)
 		return fail(a, "journal: %s", store_errmsg(a->store));
 	return EXIT_OK;
 }
@@ -639,22 +536,15 @@ devadmin_renew_cert(struct devadmin *a, FILE *out)
 	struct fdms_request req;
 	struct fdms_reply rep;
 	struct sigkey *key;
-	char *pem = NULL, *csr = NULL, err[256], till[20];
-	size_t len = 0;
+	char *csr = NULL, err[256], till[20];
 	int rc = EXIT_FAIL;
 
 	if ((id = load_identity(a)) == NULL)
 		return EXIT_FAIL;
-	if (store_key_get(a->store, a->dev->device_id,
-	    a->has_fkey ? a->fkey : NULL, &pem, &len, NULL) != STORE_OK) {
+	if ((key = device_key_load(a->store, a->dev->device_id,
+	    a->has_fkey ? a->fkey : NULL, err, sizeof(err))) == NULL) {
 		fdms_identity_free(id);
-		return fail(a, "private key: %s", store_errmsg(a->store));
-	}
-	key = sigkey_load_private(pem, len, NULL, err, sizeof(err));
-	store_secret_free(pem, len);
-	if (key == NULL) {
-		fdms_identity_free(id);
-		return fail(a, "private key: %s", err);
+		return fail(a, "%s", err);
 	}
 	fdms_request_init(&req);
 	fdms_reply_init(&rep, FDMS_ISSUE_CERT);
@@ -723,14 +613,12 @@ get_status(struct devadmin *a, const struct fdms_identity *id,
 static bool
 is_offline(struct devadmin *a)
 {
-	char *json = NULL;
+	struct fdms_reply r;
 	bool offline;
 
-	if (store_config_get(a->store, a->dev->device_id, &json, NULL) !=
-	    STORE_OK)
-		return false;
-	offline = strstr(json, "\"deviceOperatingMode\":\"Offline\"") != NULL;
-	free(json);
+	offline = device_config_get(a->store, a->dev->device_id, &r) == 1 &&
+	    r.u.config.mode == FDMS_MODE_OFFLINE;
+	fdms_reply_free(&r);
 	return offline;
 }
 
@@ -1149,7 +1037,21 @@ devadmin_resync(struct devadmin *a, FILE *out)
 			    "journal but open at FDMS\n", (long long)day.day_no);
 		}
 	}
-	if (reason[0] != '\0') {
+	/*
+	 * A block set by spoold after FDMS flagged a receipt Red or Grey is
+	 * not about the journal agreeing with FDMS, so agreement must not
+	 * lift it (nor may our own reason overwrite it): the device stays
+	 * stopped until an admin has dealt with the flagged receipt.
+	 */
+	if (sd.signing_blocked && sd.block_reason != NULL &&
+	    strncmp(sd.block_reason, DEVICE_BLOCK_FLAGGED,
+	    strlen(DEVICE_BLOCK_FLAGGED)) == 0) {
+		problems++;
+		fprintf(out, "  BLOCKED by spoold: %s\n", sd.block_reason);
+		fprintf(out, "  signing and submission stay blocked until an "
+		    "admin has resolved the flagged receipt with ZIMRA and "
+		    "lifted the block\n");
+	} else if (reason[0] != '\0') {
 		if (store_device_block(a->store, a->dev->device_id, reason) !=
 		    STORE_OK)
 			fail(a, "journal: %s", store_errmsg(a->store));

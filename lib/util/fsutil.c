@@ -5,17 +5,55 @@
  * O_NOFOLLOW refuses a final symbolic link; O_NONBLOCK keeps a FIFO from
  * blocking the open; fstat on the descriptor decides, so there is no window
  * between a check and the use. The size cap is applied to st_size and again
- * while reading, in case the file grows underneath us.
+ * while reading, in case the file grows underneath us.  Names handed in are
+ * single path components (no '/', not "." or ".."), so every create, move
+ * and open stays inside the directory whose descriptor the caller holds.
+ *
+ * Durability (anchors B.1, B.2): a state change of the spool is a rename,
+ * and a rename is only durable once its directory is fsynced (redis does
+ * the same; Postfix once relied on chattr +S).  So:
+ *  1. a file reaches its final name only complete and fsynced (temporary
+ *     dotfile, O_EXCL, write, fsync, checked close, rename, directory
+ *     fsync: fsutil_write_atomic);
+ *  2. a move never replaces an entry (renameat2 RENAME_NOREPLACE, or
+ *     link+unlink where the file system lacks it: link fails with EEXIST
+ *     like Maildir's delivery), and a clash gets a numbered name;
+ *  3. the target directory is fsynced before the source directory, so a
+ *     crash can leave a file in both (recovered: the start-up scan sees
+ *     work/ first) but never in neither;
+ *  4. a failed fsync is reported as FSUTIL_FATAL and never retried: after
+ *     a failed fsync Linux marks the pages clean, so a retry can succeed
+ *     although the data is lost (the 2018 PostgreSQL "fsyncgate").
  */
+#define _GNU_SOURCE	/* renameat2's RENAME_NOREPLACE, syscall() */
+
 #include "util/fsutil.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE	(1 << 0)
+#endif
+
+#define DIR_MODE	0750
+#define LOCK_MODE	0600
+#define TMP_TRIES	100	/* O_EXCL temporary names tried */
+#define SUFFIX_SEQ	1000	/* numbered names tried before clock ones */
+#define SUFFIX_CLOCK	16	/* clock-numbered names tried after that */
+#define EXT_MAX		16	/* longest ".ext" kept after a suffix */
+
+static int test_flags;
 
 enum fsread_status
 fsutil_read_file(const char *path, size_t max, char **out, size_t *len,
@@ -107,4 +145,437 @@ fsread_code(enum fsread_status st)
 	case FSREAD_IO:		return "READ_ERROR";
 	}
 	return "READ_ERROR";
+}
+
+void
+fsutil_test_set(int flags)
+{
+	test_flags = flags;
+}
+
+/* fsync(2), or the EIO a test asked for. */
+static int
+do_fsync(int fd)
+{
+	if (test_flags & FSUTIL_TEST_FAIL_FSYNC) {
+		errno = EIO;
+		return -1;
+	}
+	return fsync(fd);
+}
+
+/* One path component: no '/', not "." or "..", 1..NAME_MAX bytes. */
+static int
+valid_name(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return 0;
+	n = strnlen(name, NAME_MAX + 1);
+	if (n == 0 || n > NAME_MAX || memchr(name, '/', n) != NULL)
+		return 0;
+	return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+enum fsread_status
+fsutil_read_fd(int fd, size_t max, char **out, size_t *len, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	char *p;
+	size_t got = 0, want;
+	ssize_t n;
+
+	*out = NULL;
+	*len = 0;
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "fstat: %s", strerror(errno));
+		return FSREAD_IO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		return FSREAD_NOT_REGULAR;
+	}
+	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
+		snprintf(err, errlen, "%lld bytes, the limit is %zu",
+		    (long long)st.st_size, max);
+		return FSREAD_TOO_LARGE;
+	}
+	want = (size_t)st.st_size;
+	if ((p = malloc(want + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return FSREAD_IO;
+	}
+	/* Ask for one byte past st_size to notice a file that grew. */
+	for (;;) {
+		n = pread(fd, p + got, want + 1 - got, (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "read: %s", strerror(errno));
+			free(p);
+			return FSREAD_IO;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > want) {
+			snprintf(err, errlen, "file grew while read");
+			free(p);
+			return FSREAD_IO;
+		}
+	}
+	if (got != want) {
+		snprintf(err, errlen, "file shrank while read");
+		free(p);
+		return FSREAD_IO;
+	}
+	p[got] = '\0';
+	*out = p;
+	*len = got;
+	return FSREAD_OK;
+}
+
+int
+fsutil_openat_nofollow(int dirfd, const char *name)
+{
+	if (!valid_name(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return openat(dirfd, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+}
+
+int
+fsutil_fsync_dir(int dirfd)
+{
+	if (do_fsync(dirfd) == 0)
+		return 0;
+	/*
+	 * EINVAL: this file system cannot sync a directory at all (some
+	 * network file systems); there is nothing more we could do, and
+	 * refusing to run there would help nobody.  Any other error is real.
+	 */
+	return errno == EINVAL ? 0 : -1;
+}
+
+int
+fsutil_open_dir(const char *path, int create)
+{
+	char parent[PATH_MAX];
+	size_t n;
+	int pfd, saved;
+
+	if (create) {
+		if (mkdir(path, DIR_MODE) == 0) {
+			/* The parent's new entry must survive a crash too. */
+			n = strlen(path);
+			if (n >= sizeof(parent)) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			memcpy(parent, path, n + 1);
+			while (n > 1 && parent[n - 1] == '/')
+				parent[--n] = '\0';
+			while (n > 0 && parent[n - 1] != '/')
+				n--;
+			while (n > 1 && parent[n - 1] == '/')
+				n--;
+			if (n == 0)
+				memcpy(parent, ".", 2);
+			else
+				parent[n] = '\0';
+			pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (pfd == -1)
+				return -1;
+			if (fsutil_fsync_dir(pfd) == -1) {
+				saved = errno;
+				(void)close(pfd);	/* read-only */
+				errno = saved;
+				return -1;
+			}
+			(void)close(pfd);	/* read-only: nothing to lose */
+		} else if (errno != EEXIST)
+			return -1;
+	}
+	return open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+fsutil_write_atomic(int dirfd, const char *name, const void *data,
+    size_t len, mode_t mode, char *err, size_t errlen)
+{
+	static unsigned long seq;
+	char tmp[64];
+	const char *p = data, *what;
+	size_t off = 0;
+	ssize_t n;
+	int fd = -1, i, saved, rc = FSUTIL_ERR;
+
+	if (!valid_name(name)) {
+		snprintf(err, errlen, "invalid file name");
+		errno = EINVAL;
+		return FSUTIL_ERR;
+	}
+	/* O_EXCL: a stale temporary from a crash is skipped, never reused. */
+	for (i = 0; i < TMP_TRIES; i++) {
+		snprintf(tmp, sizeof(tmp), FSUTIL_TMP_PREFIX "%ld.%lu",
+		    (long)getpid(), seq++);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode & 07777);
+		if (fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s: create a temporary file: %s", name,
+		    strerror(saved));
+		errno = saved;
+		return FSUTIL_ERR;
+	}
+	/* Exactly mode, whatever the umask: the POS reads these files. */
+	what = "fchmod";
+	if (fchmod(fd, mode & 07777) == -1)
+		goto fail;
+	what = "write";
+	while (off < len) {
+		n = write(fd, p + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0) {		/* cannot happen; never spin on it */
+			errno = EIO;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	what = "fsync";
+	if (do_fsync(fd) == -1) {
+		rc = FSUTIL_FATAL;
+		goto fail;
+	}
+	/* Network file systems may report a lost write only here. */
+	what = "close";
+	i = close(fd);
+	fd = -1;
+	if (i == -1)
+		goto fail;
+	what = "rename";
+	if (renameat(dirfd, tmp, dirfd, name) == -1)
+		goto fail;
+	if (fsutil_fsync_dir(dirfd) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s: fsync of the directory: %s", name,
+		    strerror(saved));
+		errno = saved;
+		return FSUTIL_FATAL;
+	}
+	return FSUTIL_OK;
+fail:
+	saved = errno;
+	if (fd != -1)
+		(void)close(fd);	/* the file is being discarded */
+	/* Nothing else may find it: a failed write leaves no trace. */
+	(void)unlinkat(dirfd, tmp, 0);
+	snprintf(err, errlen, "%s: %s: %s", name, what, strerror(saved));
+	errno = saved;
+	return rc;
+}
+
+/*
+ * to, with ".n" before its extension, shortened if the result would pass
+ * NAME_MAX (see fsutil.h).  n == 0: to itself.  0, or -1 if it cannot fit.
+ */
+static int
+suffixed(const char *to, unsigned long long n, char *out, size_t outlen)
+{
+	const char *dot;
+	char suf[32];
+	size_t len, extlen = 0, stemlen, suflen;
+
+	len = strlen(to);
+	if (n == 0) {
+		if (len >= outlen)
+			return -1;
+		memcpy(out, to, len + 1);
+		return 0;
+	}
+	/* An extension: after the last dot, not a leading or final dot. */
+	dot = strrchr(to, '.');
+	if (dot != NULL && dot != to && dot[1] != '\0' &&
+	    strlen(dot) <= EXT_MAX)
+		extlen = strlen(dot);
+	stemlen = len - extlen;
+	suflen = (size_t)snprintf(suf, sizeof(suf), ".%llu", n);
+	if (stemlen + suflen + extlen > NAME_MAX) {
+		if (suflen + extlen >= NAME_MAX)
+			return -1;
+		stemlen = NAME_MAX - suflen - extlen;
+		/* Cut before a UTF-8 sequence, never inside one. */
+		while (stemlen > 0 &&
+		    ((unsigned char)to[stemlen] & 0xc0) == 0x80)
+			stemlen--;
+		if (stemlen == 0)
+			return -1;
+	}
+	if (stemlen + suflen + extlen >= outlen)
+		return -1;
+	memcpy(out, to, stemlen);
+	memcpy(out + stemlen, suf, suflen);
+	memcpy(out + stemlen + suflen, to + len - extlen, extlen + 1);
+	return 0;
+}
+
+/* rename that fails with EEXIST instead of replacing (invariant 2). */
+static int
+noreplace_rename(int fd1, const char *a, int fd2, const char *b)
+{
+	int saved;
+
+	if (!(test_flags & FSUTIL_TEST_NO_RENAMEAT2)) {
+		if (syscall(SYS_renameat2, fd1, a, fd2, b,
+		    RENAME_NOREPLACE) == 0)
+			return 0;
+		/* EINVAL/ENOSYS: the flag is not supported here. */
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+	}
+	/*
+	 * link() never replaces either.  A crash between the two calls
+	 * leaves one file under both names (st_nlink 2); the spool's scans
+	 * then refuse it as a hard link, which files it in error/ for a
+	 * person: nothing is lost or processed twice.  Directories cannot
+	 * be linked (EPERM): they only move where renameat2 works.
+	 */
+	if (linkat(fd1, a, fd2, b, 0) == -1)
+		return -1;
+	if (unlinkat(fd1, a, 0) == -1) {
+		saved = errno;
+		(void)unlinkat(fd2, b, 0);	/* undo: back to one name */
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+fsutil_move(int from_dirfd, const char *from, int to_dirfd, const char *to,
+    char *final, size_t finallen, char *err, size_t errlen)
+{
+	char cand[NAME_MAX + 1];
+	struct timespec ts;
+	unsigned long long n;
+	int i, saved;
+
+	if (!valid_name(from) || !valid_name(to)) {
+		snprintf(err, errlen, "invalid file name");
+		errno = EINVAL;
+		return FSUTIL_ERR;
+	}
+	for (i = 0; i <= SUFFIX_SEQ + SUFFIX_CLOCK; i++) {
+		if (i <= SUFFIX_SEQ)
+			n = (unsigned long long)i;
+		else {
+			/* A thousand clashes: stop counting from 1. */
+			(void)clock_gettime(CLOCK_REALTIME, &ts);
+			n = (unsigned long long)ts.tv_sec * 1000000000ULL +
+			    (unsigned long long)ts.tv_nsec + (unsigned)i;
+		}
+		if (suffixed(to, n, cand, sizeof(cand)) == -1 ||
+		    (final != NULL && strlen(cand) >= finallen)) {
+			snprintf(err, errlen, "%s: no room for a unique name",
+			    to);
+			errno = ENAMETOOLONG;
+			return FSUTIL_ERR;
+		}
+		if (noreplace_rename(from_dirfd, from, to_dirfd, cand) == 0)
+			break;
+		if (errno != EEXIST) {
+			saved = errno;
+			snprintf(err, errlen, "%s: move: %s", from,
+			    strerror(saved));
+			errno = saved;
+			return FSUTIL_ERR;
+		}
+	}
+	if (i > SUFFIX_SEQ + SUFFIX_CLOCK) {
+		snprintf(err, errlen, "%s: no free name", to);
+		errno = EEXIST;
+		return FSUTIL_ERR;
+	}
+	if (final != NULL)
+		memcpy(final, cand, strlen(cand) + 1);
+	/* Target first: a crash in between leaves two names, never none. */
+	if (fsutil_fsync_dir(to_dirfd) == -1 ||
+	    (from_dirfd != to_dirfd && fsutil_fsync_dir(from_dirfd) == -1)) {
+		saved = errno;
+		snprintf(err, errlen, "%s: fsync of a directory: %s", cand,
+		    strerror(saved));
+		errno = saved;
+		return FSUTIL_FATAL;
+	}
+	return FSUTIL_OK;
+}
+
+int
+fsutil_lock(const char *path, int *fdp, char *err, size_t errlen)
+{
+	struct stat st;
+	char pid[32];
+	ssize_t n;
+	size_t i;
+	int fd, saved;
+
+	*fdp = -1;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC | O_NOCTTY, LOCK_MODE);
+	if (fd == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		errno = saved;
+		return FSUTIL_ERR;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		/* A FIFO or device planted under the lock's name. */
+		saved = EINVAL;
+		snprintf(err, errlen, "%s: not a regular file", path);
+		(void)close(fd);	/* nothing written */
+		errno = saved;
+		return FSUTIL_ERR;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		saved = errno;
+		if (saved != EWOULDBLOCK) {
+			snprintf(err, errlen, "%s: flock: %s", path,
+			    strerror(saved));
+			(void)close(fd);	/* nothing written */
+			errno = saved;
+			return FSUTIL_ERR;
+		}
+		/* Name the holder, showing digits only: the file is text. */
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		i = 0;
+		while (n > 0 && i < (size_t)n && pid[i] >= '0' && pid[i] <= '9')
+			i++;
+		pid[i] = '\0';
+		snprintf(err, errlen, "%s: held by another process (pid %s)",
+		    path, i > 0 ? pid : "unknown");
+		(void)close(fd);		/* nothing written */
+		errno = saved;
+		return FSUTIL_LOCKED;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		saved = errno;
+		snprintf(err, errlen, "%s: write pid: %s", path,
+		    strerror(saved));
+		(void)close(fd);	/* the pid is only for people */
+		errno = saved;
+		return FSUTIL_ERR;
+	}
+	*fdp = fd;
+	return FSUTIL_OK;
 }
