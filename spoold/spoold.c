@@ -3,16 +3,20 @@
  *
  * spoold [-c FILE] [-f] [-n] [--once] [-v]		(interface.md §1)
  *
- * For now only -n is built: load and check the configuration, print
- * "configuration OK" (exit 0) or every problem (exit 1).  The daemon loop
- * arrives with issue 4; until then any other run says so and exits 2
- * rather than pretending to watch the inboxes.  Usage errors exit 2.
+ * -n loads and checks the configuration, prints "configuration OK" (exit
+ * 0) or every problem (exit 1).  Anything else runs the daemon
+ * (daemon/loop): exit 0 after SIGTERM/SIGINT or a complete --once run,
+ * 75 when --once leaves receipts not yet accepted by FDMS, 1 on a fatal
+ * error of the environment (systemd restarts it), 2 on usage or
+ * configuration problems (a restart would not help).
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "daemon/config.h"
+#include "daemon/loop.h"
 #include "store/store.h"
 
 #define EXIT_OK		0
@@ -67,6 +71,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct loop_opts lo = { NULL, false, false, 0 };
 	const char *path = NULL;
 	int ch, check = 0, verbose = 0;
 
@@ -76,8 +81,11 @@ main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'f':
+			lo.foreground = true;
+			break;
 		case 'o':
-			break;		/* meaningful once the daemon exists */
+			lo.once = true;
+			break;
 		case 'n':
 			check = 1;
 			break;
@@ -100,7 +108,7 @@ main(int argc, char **argv)
 	}
 	if (check)
 		return check_config(path, verbose);
-	fprintf(stderr, "spoold: the spool daemon is not built yet (issue 4); "
-	    "use -n to check a configuration\n");
-	return EXIT_USAGE;
+	lo.config_path = path;
+	lo.verbose = verbose;
+	return loop_main(&lo);
 }

@@ -23,7 +23,7 @@ enum colour {
 };
 
 struct finding {
-	char		code[16];
+	char		code[24];
 	enum colour	colour;
 	char		path[128];
 	char		message[256];

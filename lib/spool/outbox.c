@@ -517,8 +517,9 @@ submit(struct obdev *d, struct store_receipt *r)
 	/* Loud for the first resend after a restart, quiet in an outage. */
 	if (resend)
 		log_msg(d->failures == 0 ? LOGLV_INFO : LOGLV_DEBUG, &c,
-		    "resend", "receipt %" PRId64 " was in doubt "
-		    "(attempt %" PRId64 "): resending the journaled bytes",
+		    "resend", "receipt %" PRId64 ": an earlier attempt was "
+		    "not answered; attempt %" PRId64 " sends the journaled "
+		    "bytes again",
 		    r->global_no, r->attempts + 1);
 	else
 		log_debug(&c, "submit", "receipt %" PRId64, r->global_no);

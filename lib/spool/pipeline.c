@@ -5,11 +5,12 @@
  * (interface.md §3, anchors B.4):
  *
  *   claimed      the file sits in work/ (intake put it there).
- *      |  pipeline_process -> fiscalise(): read, parse, schema, rules,
- *      |  day and chain head from the journal, number, date, taxes,
- *      |  signature string, sign (verified), wire JSON, counters
+ *      |  pipeline_process(): read, SHA-256, parse, schema, the POS's
+ *      |  forbidden fields, the invoice number; then fiscalise(): day and
+ *      |  chain head (read_head), rules, number, date, taxes, signature
+ *      |  string, sign (verified), wire JSON, counters
  *      v
- *   fiscalised   store_receipt_insert() in fiscalise(): ONE journal
+ *   fiscalised   fiscalise() -> store_receipt_insert(): ONE journal
  *      |         transaction holds the signed wire JSON, the chain link,
  *      |         the day's counters and the SHA-256 of the file's bytes.
  *      |         This is the commit point.
@@ -18,10 +19,13 @@
  *      v
  *   filed        done/T and done/T.result.json (or .result.xml).
  *
- *   claimed --file_error()--> rejected: error/T.error.json, then error/T.
+ *   claimed --file_error()--> rejected: error/T.error.json, then error/T
+ *                             (pipeline_reject: the same, unread).
  *   claimed --defer()-------> stays in work/; nothing was written.
  *   claimed --refile()------> filed: the bytes (or, for the same invoice
  *                             number, the content) are already journaled.
+ *   filed ----pipeline_result_refresh()--> the result rewritten from the
+ *                             journal once FDMS answered (the outbox).
  *
  * Recovery.  Before the commit point nothing is written that a later run
  * depends on (a day opened locally is harmless: the next receipt uses it).
@@ -112,7 +116,7 @@
 #define VERRS_MAX	64
 #define SHA256_HEX	64
 #define SCAN_STOP	100		/* distinct from every store_rc */
-#define DAY_SECONDS	3600
+#define HOUR_SECONDS	3600
 
 static const char result_json[] = ".result.json";
 static const char result_xml[] = ".result.xml";
@@ -193,8 +197,8 @@ pipeline_device_load(struct pipeline_device *dev, const unsigned char *fkey,
 	}
 	if (store_config_get(dev->store, dev->device_id, &json, NULL) !=
 	    STORE_OK) {
-		snprintf(err, errlen, "no GetConfig in the journal (run spoolctl "
-		    "config): %s", store_errmsg(dev->store));
+		snprintf(err, errlen, "no GetConfig in the journal (run "
+		    "spoolctl config): %s", store_errmsg(dev->store));
 		goto fail;
 	}
 	/* The journal keeps GetConfig in FDMS's own form: FDMS's decoder. */
@@ -393,6 +397,18 @@ bump(char stamp[TIMEUTIL_LOCAL_LEN + 1], const char *after)
 }
 
 /* ---- names in done/ and error/ --------------------------------------- */
+
+/*
+ * A directory entry's name, as readdir gives them: anything else (a path,
+ * "..") would reach outside work/ through the *at() calls.
+ */
+static bool
+plain_name(const char *name)
+{
+	return name != NULL && name[0] != '\0' && strchr(name, '/') == NULL &&
+	    strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	    strlen(name) <= NAME_BYTES;
+}
 
 /* Is name (+ suffix) an entry of dirfd?  Unknown counts as taken. */
 static bool
@@ -619,14 +635,16 @@ file_done(struct job *j, const struct store_receipt *row, const char *t,
 	j->out->refiled = refiled;
 	j->out->ms = elapsed_ms(j);
 	if (refiled)
-		log_info(&j->lc, "refiled", "already fiscalised as receipt %lld "
-		    "(day %lld, counter %lld, invoice %s): result written "
-		    "again, filed as done/%s (%ld ms)", (long long)row->global_no,
-		    (long long)row->day_no, (long long)row->counter,
+		log_info(&j->lc, "refiled", "already fiscalised as receipt "
+		    "%lld (day %lld, counter %lld, invoice %s): result written "
+		    "again, filed as done/%s (%ld ms)",
+		    (long long)row->global_no, (long long)row->day_no,
+		    (long long)row->counter,
 		    row->invoice_no, j->out->final, j->out->ms);
 	else
-		log_info(&j->lc, "fiscalised", "receipt %lld (day %lld, counter "
-		    "%lld), %s %s %s %s, signed and journaled: done/%s (%ld ms)",
+		log_info(&j->lc, "fiscalised", "receipt %lld (day %lld, "
+		    "counter %lld), %s %s %s %s, signed and journaled: done/%s "
+		    "(%ld ms)",
 		    (long long)row->global_no, (long long)row->day_no,
 		    (long long)row->counter, receipt_type_name(row->type),
 		    row->invoice_no, row->currency, money_format(row->total, 2,
@@ -694,6 +712,9 @@ reject1(struct job *j, const char *stage, const char *code, const char *path,
 	f->n = 1;
 	rc = file_error(j, stage, f);
 	free(f);
+	/* The outcome keeps the whole code (a finding's is bounded). */
+	if (rc == PIPELINE_REJECTED)
+		snprintf(j->out->code, sizeof(j->out->code), "%s", code);
 	return rc;
 }
 
@@ -852,7 +873,8 @@ adj_scan_cb(const struct store_receipt *r, void *arg)
 }
 
 static int
-lookup_cb(void *arg, const struct receipt_cdn *ref, struct original_receipt *out)
+lookup_cb(void *arg, const struct receipt_cdn *ref,
+    struct original_receipt *out)
 {
 	struct lookup *lk = arg;
 	struct adj_scan as;
@@ -865,9 +887,9 @@ lookup_cb(void *arg, const struct receipt_cdn *ref, struct original_receipt *out
 	if ((lk->orig = parse_wire(lk->row.wire_json, lk->row.wire_len)) ==
 	    NULL) {
 		lk->fatal = true;
-		snprintf(lk->why, sizeof(lk->why), "receipt %lld of device %lld "
-		    "in the journal does not parse", (long long)lk->row.global_no,
-		    (long long)lk->row.device_id);
+		snprintf(lk->why, sizeof(lk->why), "receipt %lld of device "
+		    "%lld in the journal does not parse",
+		    (long long)lk->row.global_no, (long long)lk->row.device_id);
 		return -1;
 	}
 	if (lk->orig->n_taxes > 0 && (lk->keys = calloc(lk->orig->n_taxes,
@@ -896,8 +918,8 @@ lookup_cb(void *arg, const struct receipt_cdn *ref, struct original_receipt *out
 	free(ids);
 	if (as.bad) {
 		lk->fatal = true;
-		snprintf(lk->why, sizeof(lk->why), "receipt %lld in the journal "
-		    "does not parse", (long long)as.bad_global);
+		snprintf(lk->why, sizeof(lk->why), "receipt %lld in the "
+		    "journal does not parse", (long long)as.bad_global);
 		return -1;
 	}
 	memset(out, 0, sizeof(*out));
@@ -974,7 +996,8 @@ complete_receipt(struct receipt *r, const struct lookup *lk)
 		}
 	if (c->present && !c->has_receipt_id && !(c->has_device_id &&
 	    c->has_global_no && c->has_fiscal_day_no) && lk->found) {
-		c->has_device_id = c->has_global_no = c->has_fiscal_day_no = true;
+		c->has_device_id = c->has_global_no = true;
+		c->has_fiscal_day_no = true;
 		c->device_id = lk->row.device_id;
 		c->receipt_global_no = lk->row.global_no;
 		c->fiscal_day_no = lk->row.day_no;
@@ -1110,9 +1133,10 @@ read_head(struct job *j, struct head *h)
 	if (h->sd.signing_blocked) {
 		loud = !dev->blocked_logged_;
 		dev->blocked_logged_ = true;
-		return defer(j, loud, LOGLV_ERROR, "signing is blocked for this "
-		    "device (%s): run spoolctl resync once resolved",
-		    h->sd.block_reason ? h->sd.block_reason : "no reason given");
+		return defer(j, loud, LOGLV_ERROR, "signing is blocked for "
+		    "this device (%s): run spoolctl resync once resolved",
+		    h->sd.block_reason ? h->sd.block_reason :
+		    "no reason given");
 	}
 	dev->blocked_logged_ = false;
 
@@ -1163,22 +1187,22 @@ read_head(struct job *j, struct head *h)
 	if (dev->day_max_hours <= 0 ||
 	    (s = timeutil_diff_seconds(h->stamp, h->opened)) == INT64_MIN)
 		return PIPELINE_DONE;
-	max = (int64_t)dev->day_max_hours * DAY_SECONDS;
+	max = (int64_t)dev->day_max_hours * HOUR_SECONDS;
 	if (s >= max) {
 		loud = dev->maxed_day_ != h->day_no;
 		dev->maxed_day_ = h->day_no;
 		return defer(j, loud, LOGLV_ERROR, "fiscal day %lld opened at "
-		    "%s has reached its maximum of %d hours: close it (spoolctl "
-		    "close-day) to go on", (long long)h->day_no, h->opened,
-		    dev->day_max_hours);
+		    "%s has reached its maximum of %d hours: close it "
+		    "(spoolctl close-day) to go on", (long long)h->day_no,
+		    h->opened, dev->day_max_hours);
 	}
-	warn = (int64_t)dev->day_warn_hours * DAY_SECONDS;
+	warn = (int64_t)dev->day_warn_hours * HOUR_SECONDS;
 	if (warn > 0 && s >= max - warn && dev->warned_day_ != h->day_no) {
 		dev->warned_day_ = h->day_no;
 		log_warnx(&j->lc, "day", "fiscal day %lld opened at %s ends in "
 		    "%lld min (maximum %d hours): close it soon",
-		    (long long)h->day_no, h->opened, (long long)((max - s) / 60),
-		    dev->day_max_hours);
+		    (long long)h->day_no, h->opened,
+		    (long long)((max - s) / 60), dev->day_max_hours);
 	}
 	return PIPELINE_DONE;
 }
@@ -1397,15 +1421,22 @@ pipeline_process(struct pipeline_device *dev, const char *work_name, int fd,
 	job_init(&j, dev, work_name, now, out != NULL ? out : &local);
 	memset(&lk, 0, sizeof(lk));
 	lk.dev = dev;
+	if (!plain_name(work_name))
+		return fatal_rc(&j, "\"%s\" is not a file name in work/",
+		    work_name ? work_name : "(null)");
 
 	/* Read: bounded, from the descriptor, never through a link. */
 	if (fd == -1) {
 		if ((opened = fsutil_openat_nofollow(dev->work_fd,
 		    work_name)) == -1) {
 			e = errno;
-			if (e == ENOENT)
-				return defer(&j, false, LOGLV_DEBUG, "the file "
-				    "is no longer in work/");
+			if (e == ENOENT) {
+				/* Gone (an operator): nothing left to do. */
+				snprintf(j.out->reason, sizeof(j.out->reason),
+				    "the file is no longer in work/");
+				log_warnx(&j.lc, "gone", "%s", j.out->reason);
+				return finish(&j, PIPELINE_DONE);
+			}
 			return reject1(&j, "read", e == ELOOP ? "SYMLINK" :
 			    "UNREADABLE", "", "cannot open the file: %s",
 			    strerror(e));
@@ -1420,7 +1451,7 @@ pipeline_process(struct pipeline_device *dev, const char *work_name, int fd,
 	sha256_hex(buf, len, sha);
 	xml = doc_detect(work_name, buf, len) == DOC_XML;
 
-	/* These very bytes are journaled: a crash after the commit, or a re-drop. */
+	/* These bytes are journaled: a crash after the commit, a re-drop. */
 	rc = store_receipt_by_source(dev->store, dev->device_id, sha, &row);
 	if (rc == STORE_OK) {
 		ret = refile(&j, &row, xml);
@@ -1440,8 +1471,8 @@ pipeline_process(struct pipeline_device *dev, const char *work_name, int fd,
 	    &stage);
 	if (r == NULL) {
 		if (f->n == 0)
-			findings_add(f, "PARSE", COLOUR_NONE, "", "the document "
-			    "cannot be read");
+			findings_add(f, "PARSE", COLOUR_NONE, "", "the "
+			    "document cannot be read");
 		ret = file_error(&j, stage != NULL ? stage : "parse", f);
 		goto out;
 	}
@@ -1495,7 +1526,11 @@ pipeline_reject(struct pipeline_device *dev, const char *work_name,
 	struct job j;
 
 	job_init(&j, dev, work_name, now, &local);
-	return reject1(&j, "read", code, "", "%s", reason);
+	if (!plain_name(work_name))
+		return fatal_rc(&j, "\"%s\" is not a file name in work/",
+		    work_name ? work_name : "(null)");
+	return reject1(&j, "read", code != NULL ? code : "READ_ERROR", "",
+	    "%s", reason != NULL ? reason : "refused");
 }
 
 enum pipeline_rc

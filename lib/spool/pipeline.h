@@ -21,15 +21,16 @@ struct store;
 struct store_receipt;
 struct tax_def;
 
-#define PIPELINE_FILE_MODE	0644	/* result and error files: the POS reads them */
+/* Result and error files: the POS reads them. */
+#define PIPELINE_FILE_MODE	0644
 
 struct pipeline_device {
 	/* Set by the caller. */
 	int64_t			 device_id;
-	const char		*name;		/* configuration section, for logs */
+	const char		*name;		/* config section, for logs */
 	struct store		*store;
-	const struct doc_schemas *schemas;	/* loaded once (doc_schemas_load) */
-	int			 work_fd, done_fd, error_fd;	/* directories */
+	const struct doc_schemas *schemas;	/* doc_schemas_load, once */
+	int			 work_fd, done_fd, error_fd;	/* dirs */
 
 	/* Set by pipeline_device_load (or by hand). */
 	struct sigkey		*key;		/* decrypted signing key */
@@ -38,9 +39,9 @@ struct pipeline_device {
 	size_t			 n_taxes;
 	int			 vat_payer;	/* 1 yes, 0 no */
 	const char		*qr_url;
-	int			 day_max_hours;	/* taxPayerDayMaxHrs, 0: no limit */
-	int			 day_warn_hours; /* taxpayerDayEndNotificationHrs */
-	bool			 offline;	/* deviceOperatingMode Offline */
+	int			 day_max_hours;	/* taxPayerDayMaxHrs, 0: none */
+	int			 day_warn_hours; /* ...DayEndNotificationHrs */
+	bool			 offline;	/* operating mode Offline */
 
 	/* Private: what pipeline_device_load owns; what was logged once. */
 	void			*loaded_;
@@ -49,7 +50,8 @@ struct pipeline_device {
 };
 
 enum pipeline_rc {
-	PIPELINE_DONE = 0,	/* in done/ with its result (new or re-filed) */
+	PIPELINE_DONE = 0,	/* in done/ with its result (new or re-filed;
+				   or, final[0] == '\0', gone from work/) */
 	PIPELINE_REJECTED,	/* in error/ with its error file */
 	PIPELINE_DEFERRED,	/* left in work/: try again later (day at its
 				   maximum length, signing blocked, no
@@ -61,10 +63,10 @@ enum pipeline_rc {
 
 struct pipeline_outcome {
 	enum pipeline_rc	 rc;
-	bool			 refiled;	/* already journaled: re-filed */
+	bool			 refiled;	/* journaled before: re-filed */
 	const char		*stage;		/* REJECTED: the error stage */
-	char			 code[16];	/* REJECTED: the first code */
-	char			 final[256];	/* its name in done/ or error/ */
+	char			 code[24];	/* REJECTED: the first code */
+	char			 final[256];	/* name in done/ or error/ */
 	int64_t			 global_no;	/* DONE: the receipt's number */
 	long			 ms;		/* time spent */
 	char			 reason[256];	/* DEFERRED, FATAL: why */

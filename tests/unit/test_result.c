@@ -34,7 +34,8 @@ sample(struct result_info *ri)
 	ri->hash = "rl6bOnDDq/hVX5BIUeC6q5w+xRkKpCvqzYrVRfZtZKU=";
 	ri->signature = "MEUCIQ+sig/==";
 	ri->verification_code = "4C8B-E276-6333-0417";
-	ri->qr_url = "https://fdmstest.zimra.co.zw/00000123450203202600000001034C8BE27663330417";
+	ri->qr_url = "https://fdmstest.zimra.co.zw/"
+	    "00000123450203202600000001034C8BE27663330417";
 }
 
 static const char *
@@ -186,7 +187,7 @@ static void
 test_json_fdms(void)
 {
 	struct result_verr v[2] = {
-		{ "RCPT014", "Yellow", "Receipt date is before fiscal day opening" },
+		{ "RCPT014", "Yellow", "Receipt date is before day opening" },
 		{ "RCPT031", "Yellow", "Receipt date \"in the future\"" },
 	};
 	struct result_info ri;
@@ -336,10 +337,12 @@ test_hostile(void)
 		  "</file><status>submitted</status><file>",
 		  "</file><status>submitted</status><file>" },
 		{ "]]><!--&amp;'", "]]><!--&amp;'", "]]><!--&amp;'" },
-		{ "tab\there\nnl\rcr", "tab\there\nnl\rcr", "tab\there\nnl\rcr" },
+		{ "tab\there\nnl\rcr", "tab\there\nnl\rcr",
+		  "tab\there\nnl\rcr" },
 		{ "bell\a\x01\x1f\x7f", "bell\a\x01\x1f\x7f",
 		  "bell\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\x7f" },
-		{ "ls\xe2\x80\xa8ps\xe2\x80\xa9", "ls\xe2\x80\xa8ps\xe2\x80\xa9",
+		{ "ls\xe2\x80\xa8ps\xe2\x80\xa9",
+		  "ls\xe2\x80\xa8ps\xe2\x80\xa9",
 		  "ls\xe2\x80\xa8ps\xe2\x80\xa9" },
 		{ "bad\xff\xfeutf8\xc0\xaf", "bad\xef\xbf\xbd\xef\xbf\xbdutf8"
 		  "\xef\xbf\xbd\xef\xbf\xbd", "bad\xef\xbf\xbd\xef\xbf\xbdutf8"
@@ -348,7 +351,8 @@ test_hostile(void)
 		  "cut\xef\xbf\xbd\xef\xbf\xbd" },
 		{ "\xef\xbf\xbe nonchar", "\xef\xbf\xbe nonchar",
 		  "\xef\xbf\xbd nonchar" },
-		{ "caf\xc3\xa9 \xf0\x9f\xa7\xbe.json", "caf\xc3\xa9 \xf0\x9f\xa7\xbe.json",
+		{ "caf\xc3\xa9 \xf0\x9f\xa7\xbe.json",
+		  "caf\xc3\xa9 \xf0\x9f\xa7\xbe.json",
 		  "caf\xc3\xa9 \xf0\x9f\xa7\xbe.json" },
 	};
 	struct result_info ri;
@@ -379,7 +383,8 @@ test_hostile(void)
 		d = s ? xparse(s) : NULL;
 		CHECK(d != NULL, "case %zu: XML well-formed: %s", i, s);
 		if (d != NULL) {
-			CHECK_XSTR(xmlDocGetRootElement(d), "file", cases[i].xml);
+			CHECK_XSTR(xmlDocGetRootElement(d), "file",
+			    cases[i].xml);
 			CHECK_XSTR(xmlDocGetRootElement(d), "invoiceNo",
 			    cases[i].xml);
 			CHECK_XSTR(xmlDocGetRootElement(d), "status", "signed");
