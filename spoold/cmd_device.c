@@ -1,7 +1,7 @@
 /*
  * cmd_device.c - the device administration commands of spoolctl
  * (interface.md §1): register, config, status, open-day, ping, renew-cert,
- * resync, cert. Each parses its options and calls lib/spool/devadmin.
+ * resync, cert, unblock. Each parses its options and calls lib/spool/devadmin.
  */
 #include <stdio.h>
 #include <string.h>
@@ -125,6 +125,19 @@ do_cert(struct devadmin *a, const struct devopts *o)
 {
 	(void)o;
 	return devadmin_cert(a, stdout);
+}
+
+static int
+do_unblock(struct devadmin *a, const struct devopts *o)
+{
+	(void)o;
+	return devadmin_unblock(a, stdout);
+}
+
+int
+cmd_unblock(const struct spoolctl_globals *g, int argc, char **argv)
+{
+	return run(g, argc, argv, "", false, do_unblock);
 }
 
 int

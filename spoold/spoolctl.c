@@ -42,6 +42,7 @@ static const struct command commands[] = {
 	{ "export", NULL, "export [--day N] [--format jsonl|fdms-file]",
 	    "issue 5" },
 	{ "cert", cmd_cert, "cert", NULL },
+	{ "unblock", cmd_unblock, "unblock", NULL },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))

@@ -29,5 +29,6 @@ int	cmd_ping(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_renew_cert(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_resync(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_cert(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_unblock(const struct spoolctl_globals *, int argc, char **argv);
 
 #endif

@@ -469,10 +469,11 @@ after_pipeline(struct loop *l, struct ldev *d, enum pipeline_rc rc,
 		wait = l->cfg->rescan_interval * 1000;
 		if (wait < RETRY_DEFERRED_MIN_MS)
 			wait = RETRY_DEFERRED_MIN_MS;
+		/* The pipeline said why; this says what happens now. */
 		if (!d->paused)
-			log_warnx(&c, "deferred", "%s; the device's files wait "
-			    "(retried every %lld s)", out->reason,
-			    (long long)(wait / 1000));
+			log_info(&c, "paused", "the device's files wait (the "
+			    "deferred one in work/, the others in the inbox); "
+			    "retried every %lld s", (long long)(wait / 1000));
 		d->paused = true;
 		d->retry_ms = mono_ms() + wait;
 		return 1;

@@ -1075,3 +1075,25 @@ devadmin_resync(struct devadmin *a, FILE *out)
 	fdms_reply_free(&st);
 	return problems ? EXIT_FAIL : EXIT_OK;
 }
+
+/* ---- unblock --------------------------------------------------------- */
+
+int
+devadmin_unblock(struct devadmin *a, FILE *out)
+{
+	char reason[512];
+
+	switch (device_flag_lift(a->store, a->dev->device_id, reason,
+	    sizeof(reason))) {
+	case 1:
+		fprintf(out, "device %s: stop lifted (it said: %s); a running "
+		    "spoold resumes within a minute\n", devname(a), reason);
+		return EXIT_OK;
+	case 0:
+		return fail(a, "no stop after a flagged receipt to lift (a block "
+		    "set by resync is lifted by resync once the journal agrees "
+		    "with FDMS)");
+	default:
+		return fail(a, "journal: %s", store_errmsg(a->store));
+	}
+}

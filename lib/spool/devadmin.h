@@ -49,5 +49,12 @@ int	devadmin_ping(struct devadmin *, FILE *out);
 int	devadmin_renew_cert(struct devadmin *, FILE *out);
 int	devadmin_resync(struct devadmin *, FILE *out);
 int	devadmin_cert(struct devadmin *, FILE *out);
+/*
+ * Lift the stop spoold puts on a device after FDMS flagged a receipt Red
+ * or Grey, once the admin has dealt with it (spoolctl unblock). A block
+ * set by resync is not lifted here: resync lifts it when the journal and
+ * FDMS agree again.
+ */
+int	devadmin_unblock(struct devadmin *, FILE *out);
 
 #endif

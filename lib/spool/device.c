@@ -21,6 +21,7 @@
  */
 #include "spool/device.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,6 +307,30 @@ bool
 device_offline(const struct device *d)
 {
 	return d->has_config && d->config.u.config.mode == FDMS_MODE_OFFLINE;
+}
+
+/* ---- the Red/Grey block ---------------------------------------------- */
+
+int
+device_flag_lift(struct store *st, int64_t device_id, char *reason,
+    size_t reasonlen)
+{
+	struct store_device sd;
+	bool flagged;
+
+	if (reasonlen > 0)
+		reason[0] = '\0';
+	if (store_device_get(st, device_id, &sd) != STORE_OK)
+		return -1;
+	flagged = sd.signing_blocked && sd.block_reason != NULL &&
+	    strncmp(sd.block_reason, DEVICE_BLOCK_FLAGGED,
+	    strlen(DEVICE_BLOCK_FLAGGED)) == 0;
+	if (flagged && reasonlen > 0)
+		snprintf(reason, reasonlen, "%s", sd.block_reason);
+	store_device_free(&sd);
+	if (!flagged)
+		return 0;
+	return store_device_block(st, device_id, NULL) == STORE_OK ? 1 : -1;
 }
 
 /* ---- the FDMS client ------------------------------------------------- */

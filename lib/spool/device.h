@@ -40,6 +40,16 @@ struct store;
  */
 #define DEVICE_BLOCK_FLAGGED	"FDMS flagged receipt"
 
+/*
+ * The admin's side of that block: lift it once the flagged receipt has
+ * been dealt with (for spoolctl; a running spoold resumes within
+ * OUTBOX_RECHECK_MS).  1 lifted (reason gets what it said), 0 the device
+ * has no such block (a block of resync's is resync's to lift), -1 journal
+ * error.
+ */
+int	device_flag_lift(struct store *, int64_t device_id, char *reason,
+	    size_t reasonlen);
+
 struct device {
 	const struct config_device *conf;	/* the caller's configuration */
 	int64_t			 id;

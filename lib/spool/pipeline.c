@@ -101,6 +101,7 @@
 #include "fiscal/tax.h"
 #include "io/document.h"
 #include "io/result.h"
+#include "spool/device.h"
 #include "store/store.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -1133,10 +1134,14 @@ read_head(struct job *j, struct head *h)
 	if (h->sd.signing_blocked) {
 		loud = !dev->blocked_logged_;
 		dev->blocked_logged_ = true;
+		/* The two blocks are lifted by different admin actions. */
 		return defer(j, loud, LOGLV_ERROR, "signing is blocked for "
-		    "this device (%s): run spoolctl resync once resolved",
-		    h->sd.block_reason ? h->sd.block_reason :
-		    "no reason given");
+		    "this device (%s): %s", h->sd.block_reason ?
+		    h->sd.block_reason : "no reason given",
+		    h->sd.block_reason != NULL && strncmp(h->sd.block_reason,
+		    DEVICE_BLOCK_FLAGGED, strlen(DEVICE_BLOCK_FLAGGED)) == 0 ?
+		    "deal with the flagged receipt, then run spoolctl unblock" :
+		    "run spoolctl resync once the journal agrees with FDMS");
 	}
 	dev->blocked_logged_ = false;
 

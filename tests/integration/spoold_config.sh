@@ -149,12 +149,13 @@ run -h
 ok "-h: exit 0" [ "$rc" = 0 ]
 ok "-h: usage on stdout" grep -q '^usage: spoold' out
 
-# No daemon yet: said plainly, not pretended.
-run -c good.conf
-ok "no -n: exit 2" [ "$rc" = 2 ]
-ok "no -n: not built yet" grep -qF "the spool daemon is not built yet (issue 4)" err
-run --once -f -c good.conf
-ok "--once: exit 2" [ "$rc" = 2 ]
+# A configuration that checks out but a device never registered: the daemon
+# refuses to start (exit 2) and says what to do.
+SPOOLD_SCHEMA_DIR=$top/schemas run --once -f -c good.conf
+ok "unregistered device: exit 2" [ "$rc" = 2 ]
+ok "unregistered device: says register" grep -q 'spoolctl register' err
+SPOOLD_SCHEMA_DIR=$top/schemas run -c good.conf
+ok "unregistered device, detached: exit 2" [ "$rc" = 2 ]
 
 echo "# passed $pass failed $fail"
 [ "$fail" = 0 ]

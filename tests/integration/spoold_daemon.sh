@@ -4,10 +4,12 @@
 # and XML are fiscalised into done/ and their results become "submitted";
 # a bad file goes to error/ and the daemon keeps running; a second spoold
 # refuses to start; SIGHUP with a broken configuration keeps the old one;
-# SIGTERM exits 0; READY=1 and STOPPING=1 reach $NOTIFY_SOCKET; --once
-# exits 0 when everything is at FDMS and 75 when FDMS is unreachable, and
-# a later run submits what was left; without -f spoold detaches and the
-# parent exits once it is ready.  FDMS's ledger holds every receipt once.
+# SIGTERM exits 0; READY=1, WATCHDOG=1 and STOPPING=1 reach $NOTIFY_SOCKET
+# (a path or an abstract name); --once exits 0 when everything is at FDMS
+# and 75 when FDMS is unreachable, and a later run submits what was left;
+# without -f spoold detaches and the parent exits once it is ready; a Red
+# receipt stops the device across runs and resync until the block is
+# lifted.  FDMS's ledger holds every receipt once, in order.
 . tests/integration/testlib
 CTL="$BIN/spoolctl"
 D="$BIN/spoold"
@@ -79,23 +81,34 @@ else:
 }
 is_status() { [ "$(status_of "$1")" = "$2" ]; }
 
-# A systemd notify socket to listen on (a path, as systemd gives it).
+# systemd notify sockets to listen on: a path, as systemd gives it, and
+# an abstract name ("@..." in NOTIFY_SOCKET).
+ABSTRACT="spoold-test-$$"
 python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a") as f:
-    while True:
-        f.write(s.recv(4096).decode() + "\n")
-        f.flush()' "$TRASH/notify.sock" "$TRASH/notify.log" &
+import socket, sys, threading
+def serve(addr, log):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(addr)
+    open(log + ".up", "w").close()
+    with open(log, "a") as f:
+        while True:
+            f.write(s.recv(4096).decode() + "\n")
+            f.flush()
+threading.Thread(target=serve, args=("\0" + sys.argv[3], sys.argv[4]),
+    daemon=True).start()
+serve(sys.argv[1], sys.argv[2])' "$TRASH/notify.sock" "$TRASH/notify.log" \
+    "$ABSTRACT" "$TRASH/notify-abstract.log" &
 NPID=$!
 wait_for 50 test -S "$TRASH/notify.sock" || fail "notify listener"
+wait_for 50 test -f "$TRASH/notify-abstract.log.up" || fail "abstract listener"
 
 # ---- the daemon, in the foreground as under systemd ----
 mkdir -p "$S/inbox"
-NOTIFY_SOCKET=$TRASH/notify.sock "$D" -c spoold.conf -f >d.out 2>d.err &
+NOTIFY_SOCKET=$TRASH/notify.sock WATCHDOG_USEC=400000 \
+    "$D" -c spoold.conf -f >d.out 2>d.err &
 SPID=$!
 check "READY=1 sent" wait_for 100 grep -q '^READY=1' notify.log
+check "WATCHDOG=1 sent" wait_for 50 grep -q '^WATCHDOG=1' notify.log
 drop sale-1.json "$TOP/tests/corpus/good/basic-numbers.json" INV-D1
 drop sale-2.xml "$TOP/tests/corpus/good/basic.xml" INV-D2
 drop broken.json "$TOP/tests/corpus/bad/bad-enum.json"
@@ -134,8 +147,9 @@ check "work/ empty" test -z "$(ls -A "$S/work")"
 
 # ---- --once ----
 drop sale-4.json "$TOP/tests/corpus/good/basic-strings.json" INV-D4
-NOTIFY_SOCKET="@spoold-test-$$" "$D" -c spoold.conf --once >out 2>err; rc=$?
+NOTIFY_SOCKET="@$ABSTRACT" "$D" -c spoold.conf --once >out 2>err; rc=$?
 expect_eq "--once with FDMS up" "$rc" 0
+check "READY=1 to an abstract socket" wait_for 20 grep -q '^READY=1' notify-abstract.log
 check "--once: result submitted" is_status "$S/done/sale-4.json.result.json" submitted
 
 # FDMS unreachable: signed, journaled, filed; exit 75.
@@ -179,6 +193,48 @@ r = json.load(urllib.request.urlopen(sys.argv[1] + "/_sim/ledger/4711", context=
 nos = [x["receiptGlobalNo"] for x in r["receipts"]]
 assert nos == list(range(1, 7)), nos
 PY
+# FDMS flags a receipt Red (its tax table lost 517, ours did not): the
+# device stops, signs nothing more, and neither a restart nor resync
+# resumes it; an admin lifting the block does.
+check "FDMS tax table changed" python3 - "$SIM_URL" "$SIM_CA" <<'PY'
+import json, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+body = json.dumps({"applicableTaxes": [{"taxID": 1, "taxName": "Exempt",
+    "validFrom": "2023-01-01"}]}).encode()
+rq = urllib.request.Request(sys.argv[1] + "/_sim/config/4711", data=body,
+    method="PUT", headers={"Content-Type": "application/json"})
+urllib.request.urlopen(rq, context=ctx).read()
+PY
+drop sale-7.json "$TOP/tests/corpus/good/basic-numbers.json" INV-D7
+"$D" -c spoold.conf --once >out 2>err; rc=$?
+expect_eq "--once: a flagged receipt is answered" "$rc" 0
+check "flagged result" is_status "$S/done/sale-7.json.result.json" flagged
+check "RCPT025 in the result" grep -q RCPT025 "$S/done/sale-7.json.result.json"
+check "stop logged" grep -q 'STOPPED: FDMS flagged receipt 7 Red' logs/fdms_error.log
+drop sale-8.xml "$TOP/tests/corpus/good/basic.xml" INV-D8
+"$D" -c spoold.conf --once >out 2>err; rc=$?
+expect_eq "--once: a stopped device leaves work" "$rc" 75
+check "not signed while stopped" test ! -e "$S/done/sale-8.xml"
+$CTL -c spoold.conf status --json >st.json
+check "status shows the block" python3 -c '
+import json; d = json.load(open("st.json"))["devices"][0]
+assert d["signingBlocked"] is True, d'
+$CTL -c spoold.conf resync >out 2>err; rc=$?
+expect_eq "resync: needs an admin" "$rc" 1
+check "resync keeps the block" grep -q 'BLOCKED by spoold' out
+"$D" -c spoold.conf --once >out 2>err; rc=$?
+expect_eq "--once: still stopped after resync" "$rc" 75
+# The admin's act: spoolctl unblock (resync does not lift this stop).
+$CTL -c spoold.conf unblock >out 2>err; rc=$?
+expect_eq "unblock" "$rc" 0
+check "unblock says what it lifted" grep -q 'stop lifted' out
+$CTL -c spoold.conf unblock >out 2>err; rc=$?
+expect_eq "unblock with nothing to lift" "$rc" 1
+"$D" -c spoold.conf --once >out 2>err; rc=$?
+expect_eq "--once after the block is lifted" "$rc" 0
+check "deferred file fiscalised and submitted" \
+    is_status "$S/done/sale-8.xml.result.xml" submitted
+
 check "no CRITICAL but the refusal" sh -c \
     "! grep CRITICAL logs/fdms.log | grep -qv 'refusing to start'"
 finish

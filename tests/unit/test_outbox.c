@@ -17,11 +17,12 @@
  * receipt at FDMS; a 4xx refusal does not advance; an in-doubt receipt
  * resent after a "restart" byte-identical and answered with the original
  * receiptID; a Red receipt stops the device (journal block, survives a
- * restart, later receipts not sent) until the block is lifted; an in-doubt
- * OpenDay settled by GetStatus; --once gives up after the first failure;
- * Ping; the certificate renewed when it expires within 14 days.
+ * restart and spoolctl resync, later receipts not sent) until an admin
+ * lifts the block (device_flag_lift); an in-doubt OpenDay settled by
+ * GetStatus; --once gives up after the first failure; Ping; the
+ * certificate renewed when it expires within 14 days.
  */
-#define _XOPEN_SOURCE 700	/* nftw */
+#define _XOPEN_SOURCE 700	/* nftw, open_memstream */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +54,7 @@
 #include "fiscal/sigstr.h"
 #include "io/jsonrx.h"
 #include "io/receipt_tree.h"
+#include "spool/devadmin.h"
 #include "spool/device.h"
 #include "spool/outbox.h"
 #include "spool/pipeline.h"
@@ -831,7 +833,11 @@ static void
 red_stops(struct tdev *d)
 {
 	struct store_device sd;
+	struct devadmin a;
 	struct outbox *ob;
+	char reason[512], *text = NULL;
+	size_t len = 0;
+	FILE *out;
 	bool ordered;
 	long before;
 	int64_t g_bad, g_next;
@@ -861,8 +867,29 @@ red_stops(struct tdev *d)
 	CHECK_INT(ledger(d, &ordered), before + 1);
 	CHECK_INT(rstate(d, g_next, NULL, NULL), STORE_R_SIGNED);
 
+	/* resync finds the journal and FDMS agreeing, and still keeps it. */
+	memset(&a, 0, sizeof(a));
+	a.dev = &d->conf;
+	a.store = st;
+	a.client = cl;
+	if ((out = open_memstream(&text, &len)) != NULL) {
+		CHECK_INT(devadmin_resync(&a, out), 1);
+		fclose(out);
+		CHECK(text != NULL && strstr(text, "BLOCKED by spoold") != NULL,
+		    "resync names the block: %s", text ? text : "");
+		free(text);
+	}
+	CHECK_INT(store_device_get(st, d->id, &sd), STORE_OK);
+	CHECK(sd.signing_blocked, "resync lifted the flagged block");
+	store_device_free(&sd);
+	CHECK_INT(drive(ob, UNTIL_TIME, 200), 0);
+	CHECK_INT(rstate(d, g_next, NULL, NULL), STORE_R_SIGNED);
+
 	/* An admin lifts the block: submission resumes. */
-	CHECK_INT(store_device_block(st, d->id, NULL), STORE_OK);
+	CHECK_INT(device_flag_lift(st, d->id, reason, sizeof(reason)), 1);
+	CHECK(strncmp(reason, DEVICE_BLOCK_FLAGGED,
+	    strlen(DEVICE_BLOCK_FLAGGED)) == 0, "reason %s", reason);
+	CHECK_INT(device_flag_lift(st, d->id, reason, sizeof(reason)), 0);
 	outbox_kick(ob, d->id);
 	CHECK_INT(drive(ob, UNTIL_DRAINED, 20000), 0);
 	CHECK_INT(ledger(d, &ordered), before + 2);
