@@ -148,4 +148,7 @@ demo: all
 clean:
 	rm -rf build build-san build-clang build-fuzz bin .check-summary
 
--include $(LIB_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d)
+# Every object's header dependencies (lib, programs, tests, fuzz harnesses).
+-include $(LIB_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d) \
+	$(SPOOLCTL_SRC:%.c=$(B)/%.d) $(SPOOLD_SRC:%.c=$(B)/%.d) \
+	$(FUZZ_SRC:%.c=$(B)/%.d) $(B)/tests/fuzz/replay_main.d
