@@ -141,6 +141,9 @@ install: all
 	install -m 0755 bin/spoold bin/spoolctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 schemas/receipt.schema.json schemas/receipt.xsd \
 	  $(DESTDIR)$(PREFIX)/share/spoold/schemas/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 docs/man/spoold.8 docs/man/spoolctl.8 \
+	  $(DESTDIR)$(PREFIX)/share/man/man8/
 
 demo: all
 	@scripts/demo

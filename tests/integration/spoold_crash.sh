@@ -1,0 +1,357 @@
+#!/bin/sh
+# spoold_crash.sh - kill -9 at random moments (anchors B.12 test 2, the
+# random kill soak, at a size make check can afford).  500 distinct
+# receipts (JSON, some XML, a few that break a rule) are dropped in
+# batches while `spoold -f` runs and is killed with SIGKILL 50-400 ms
+# after each start, then restarted, until every file has been taken; a
+# last `spoold --once` must exit 0.  Then the invariants:
+#   I1  every input's SHA-256 is exactly once in done/ or error/, never
+#       in both, and where its kind says (good: done/, bad: error/), each
+#       with its result or error file;
+#   I2  inbox/ and work/ are empty;
+#   I3  journal rows and done/ files match one to one (name and SHA-256),
+#       every result file says "submitted" with the row's number and hash;
+#   I4  the chain: global numbers 1..n, counters 1..k per day, each
+#       previousReceiptHash the previous receipt's hash (none on the
+#       first of a day), each hash recomputed from the journaled wire JSON
+#       (fdms-reference §4.2, by the simulator's testkit, not our C code)
+#       and each signature verified with the device certificate;
+#   I5  FDMS's ledger holds each journaled receipt once, in order, with
+#       the same number, hash and receiptID, sent byte for byte as
+#       journaled, none with validation errors;
+#   I6  PRAGMA integrity_check is ok.
+# The seed is printed; SPOOLD_CRASH_SEED=N repeats a run, and
+# SPOOLD_CRASH_FILES=N changes the size (ASan+UBSan builds use fewer
+# files by default; they must still be killed at least 5 times).
+. tests/integration/testlib
+CTL="$BIN/spoolctl"
+D="$BIN/spoold"
+export SPOOLD_SCHEMA_DIR="$TOP/schemas"
+export SPOOLD_FDMS_TIMEOUT_MS=3000
+unset SPOOLD_CONF DATABASE_URL FDMS_ENV FDMS_BASE_URL FDMS_ENCRYPTION_KEY \
+    NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID SPOOL_DIR LOGS_DIR
+
+# Sanitized binaries are slower: fewer files, fewer kills required.
+if grep -q __asan_init "$D" 2>/dev/null; then
+	NFILES=${SPOOLD_CRASH_FILES:-250}
+	MIN_KILLS=5
+else
+	NFILES=${SPOOLD_CRASH_FILES:-500}
+	MIN_KILLS=10
+fi
+BATCH=$(( (NFILES + 19) / 20 ))	# about 20 rounds of dropping
+SEED=${SPOOLD_CRASH_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -dc 0-9)}
+echo "# seed $SEED (SPOOLD_CRASH_SEED=$SEED repeats this run), $NFILES files"
+DEADLINE=$(( $(date +%s) + 45 ))	# then stop killing; --once finishes
+
+SPID=
+cleanup() {
+	[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null
+	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$TRASH"
+}
+# No RCPT031 (future date): 500 receipts in a few seconds are dated one
+# second apart, so their dates run ahead of the clock (fdms-reference §8).
+start_sim --close-delay-s 0 --future-skew-s 86400 ||
+    { fail "simulator"; finish; exit 1; }
+trap cleanup EXIT
+cd "$TRASH" || exit 1
+
+cat >spoold.conf <<CONF
+[global]
+env = development
+fdms_base_url = $SIM_URL
+fdms_ca_file = $SIM_CA
+database = $TRASH/db.sqlite3
+logs_dir = $TRASH/logs
+spool_dir = $TRASH/spool
+rescan_interval = 1
+settle_ms = 100
+
+[device till1]
+device_id = 4711
+serial_no = SN-4711
+activation_key = TESTKEY1
+CONF
+S=$TRASH/spool/till1
+$CTL -c spoold.conf register >out 2>err
+expect_eq "register" "$?" 0
+mkdir -p "$S/inbox"
+
+# The receipts, and a manifest: name -> SHA-256, good or bad.  Every 10th
+# is XML, every 50th breaks a rule (RCPT019/RCPT039) and belongs in
+# error/.  Written outside the spool; dropped by rename.
+python3 - "$TRASH/src" "$NFILES" "$SEED" >manifest <<'PY'
+import hashlib, json, os, random, sys
+out, n, rnd = sys.argv[1], int(sys.argv[2]), random.Random(int(sys.argv[3]))
+os.makedirs(out)
+def money(c):
+    return "%d.%02d" % (c // 100, c % 100)
+for i in range(1, n + 1):
+    bad, inv = i % 50 == 7, "INV-K%05d" % i
+    p1, q, p2 = rnd.randint(100, 99999), rnd.randint(1, 5), rnd.randint(1, 5000)
+    if i % 10 == 3:
+        name = "sale-%04d.xml" % i
+        doc = ('<?xml version="1.0" encoding="UTF-8"?>\n<receipt>'
+            '<receiptType>FiscalInvoice</receiptType>'
+            '<receiptCurrency>USD</receiptCurrency><invoiceNo>%s</invoiceNo>'
+            '<receiptLinesTaxInclusive>true</receiptLinesTaxInclusive>'
+            '<receiptLines><receiptLine><receiptLineType>Sale</receiptLineType>'
+            '<receiptLineHSCode>12345678</receiptLineHSCode>'
+            '<receiptLineName>Item %d</receiptLineName>'
+            '<receiptLinePrice>%s</receiptLinePrice>'
+            '<receiptLineQuantity>1</receiptLineQuantity>'
+            '<receiptLineTotal>%s</receiptLineTotal><taxID>1</taxID>'
+            '</receiptLine></receiptLines><receiptPayments><receiptPayment>'
+            '<moneyTypeCode>Cash</moneyTypeCode><paymentAmount>%s</paymentAmount>'
+            '</receiptPayment></receiptPayments><receiptTotal>%s</receiptTotal>'
+            '</receipt>\n' % (inv, i, money(p1), money(p1), money(p1), money(p1)))
+    else:
+        name = "sale-%04d.json" % i
+        total = p1 * q + p2
+        r = {"receiptType": "FiscalInvoice", "receiptCurrency": "USD",
+             "invoiceNo": inv, "receiptLinesTaxInclusive": True,
+             "receiptLines": [
+                 {"receiptLineType": "Sale", "receiptLineHSCode": "12345678",
+                  "receiptLineName": "Item %d" % i,
+                  "receiptLinePrice": money(p1), "receiptLineQuantity": q,
+                  "receiptLineTotal": money(p1 * q), "taxID": 1},
+                 {"receiptLineType": "Sale", "receiptLineHSCode": "87654321",
+                  "receiptLineName": "Soap", "receiptLinePrice": money(p2),
+                  "receiptLineQuantity": 1, "receiptLineTotal": money(p2),
+                  "taxPercent": "15.5", "taxID": 517}],
+             "receiptPayments": [{"moneyTypeCode": "Cash",
+                                  "paymentAmount": money(total)}],
+             "receiptTotal": money(total + (1 if bad else 0))}
+        doc = json.dumps(r, indent=1) + "\n"
+    data = doc.encode()
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+    print(name, hashlib.sha256(data).hexdigest(), "bad" if bad else "good")
+PY
+expect_eq "files generated" "$(wc -l <manifest | tr -d ' ')" "$NFILES"
+# The kill delays, from the same seed: 50..400 ms.
+DELAYS=$(python3 -c 'import random, sys
+r = random.Random(int(sys.argv[1]) + 1)
+print(" ".join("%.3f" % (r.randint(50, 400) / 1000) for _ in range(400)))' \
+    "$SEED")
+
+# drop_batch: the next $BATCH names of the manifest into the inbox.
+dropped=0
+drop_batch() {
+	for f in $(sed -n "$((dropped + 1)),$((dropped + BATCH))p" manifest |
+	    cut -d' ' -f1); do
+		mv "src/$f" "$S/inbox/$f" || fail "drop $f"
+		dropped=$((dropped + 1))
+	done
+}
+empty() { [ -z "$(ls -A "$1" 2>/dev/null)" ]; }
+
+kills=0
+rounds=0
+died=0
+t0=$(date +%s)
+for delay in $DELAYS; do
+	if [ "$dropped" -ge "$NFILES" ] && [ "$kills" -ge "$MIN_KILLS" ] &&
+	    empty "$S/inbox" && empty "$S/work"; then
+		break
+	fi
+	if [ "$(date +%s)" -ge "$DEADLINE" ]; then
+		echo "# time is up after $rounds rounds: --once finishes"
+		break
+	fi
+	rounds=$((rounds + 1))
+	"$D" -c spoold.conf -f >>d.out 2>>d.err &
+	SPID=$!
+	[ "$dropped" -lt "$NFILES" ] && drop_batch
+	sleep "$delay"
+	if kill -9 "$SPID" 2>/dev/null; then
+		kills=$((kills + 1))
+		wait "$SPID"
+	else
+		wait "$SPID"; rc=$?
+		died=$((died + 1))
+		echo "spoold exited by itself with status $rc (round $rounds)" >&2
+	fi
+	SPID=
+done
+t1=$(date +%s)
+echo "# $rounds rounds, $kills kills, $dropped files dropped, $((t1 - t0)) s"
+expect_eq "spoold never stopped by itself" "$died" 0
+check "killed at least $MIN_KILLS times" test "$kills" -ge "$MIN_KILLS"
+# Whatever the deadline left: dropped now, for the last run.
+while [ "$dropped" -lt "$NFILES" ]; do drop_batch; done
+
+"$D" -c spoold.conf --once >out 2>err; rc=$?
+expect_eq "--once after the kills" "$rc" 0
+[ "$rc" = 0 ] || tail -n 20 err >&2
+check "no CRITICAL in the log" sh -c '! grep -q CRITICAL logs/fdms.log'
+grep CRITICAL logs/fdms.log | head -n 5 >&2
+
+# I2.
+check "inbox empty" empty "$S/inbox"
+check "work/ empty" empty "$S/work"
+
+# I1, I3, I4, I5, I6: one report line per broken invariant.
+python3 - "$TOP" "$S" "$TRASH/db.sqlite3" manifest "$SIM_URL" "$SIM_CA" \
+    >inv.out 2>&1 <<'PY'
+import base64, decimal, hashlib, json, os, re, sqlite3, ssl, sys
+import urllib.request
+top, spool, dbpath, manifest, url, ca = sys.argv[1:7]
+sys.path.insert(0, os.path.join(top, "tests", "fdms-sim"))
+import testkit
+from cryptography import x509
+
+D = decimal.Decimal
+DEV = 4711
+bad = []
+def problem(fmt, *a):
+    bad.append(fmt % a)
+
+man = [l.split() for l in open(manifest)]
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+REPLY = (".result.json", ".result.xml", ".error.json")
+where = {}			# sha -> [(dir, name)]
+names = {}
+for d in ("done", "error"):
+    names[d] = set(os.listdir(os.path.join(spool, d)))
+    for n in names[d]:
+        if n.endswith(REPLY):
+            continue
+        where.setdefault(sha(os.path.join(spool, d, n)), []).append((d, n))
+        if d == "done" and n + ".result.json" not in names[d] and \
+                n + ".result.xml" not in names[d]:
+            problem("I1: done/%s has no result file", n)
+        if d == "error" and n + ".error.json" not in names[d]:
+            problem("I1: error/%s has no error file", n)
+known = set()
+for name, h, kind in man:
+    known.add(h)
+    got = where.get(h, [])
+    want = "error" if kind == "bad" else "done"
+    if len(got) != 1:
+        problem("I1: %s is %d times in done/ and error/: %s", name, len(got), got)
+    elif got[0][0] != want:
+        problem("I1: %s is in %s/ (%s), not in %s/", name, got[0][0],
+                got[0][1], want)
+for h, got in where.items():
+    if h not in known:
+        problem("I1: %s is no input file", got)
+for d in ("done", "error"):
+    for n in names[d]:
+        if n.endswith(REPLY) and n[:n.rindex(".", 0, n.rindex("."))] not in names[d]:
+            problem("I1: %s/%s without its file", d, n)
+for name, h, kind in man:
+    if kind == "bad" and len(where.get(h, [])) == 1:
+        e = json.load(open(os.path.join(spool, "error", where[h][0][1] + ".error.json")))
+        codes = [x["code"] for x in e["errors"]]
+        if e["stage"] != "validate" or not set(codes) & {"RCPT019", "RCPT039"}:
+            problem("%s: error file says %s %s", name, e["stage"], codes)
+
+# I6.
+db = sqlite3.connect(dbpath)
+ic = db.execute("PRAGMA integrity_check").fetchall()
+if ic != [("ok",)]:
+    problem("I6: integrity_check: %s", ic)
+
+# I3, I4.
+rows = db.execute("""SELECT global_no, day_no, counter, hash, signature,
+    prev_hash, wire_json, source_name, source_sha256, state,
+    fdms_receipt_id, cert_id FROM receipts WHERE device_id = ?
+    ORDER BY global_no""", (DEV,)).fetchall()
+certs = {cid: x509.load_pem_x509_certificate(pem.encode()).public_key()
+         for cid, pem in db.execute("SELECT cert_id, pem FROM certificates")}
+ngood = sum(1 for _, _, k in man if k == "good")
+if len(rows) != ngood:
+    problem("I3: %d receipts journaled for %d good files", len(rows), ngood)
+in_done = {n for n in names["done"] if not n.endswith(REPLY)}
+journaled = set()
+prev = None
+for (g, day, ctr, hsh, sig, prev_hash, wire_json, src, src_sha, state,
+        rid, cert_id) in rows:
+    journaled.add(src)
+    if prev is None:
+        if g != 1:
+            problem("I4: the first global number is %d", g)
+    elif g != prev[0] + 1:
+        problem("I4: global number %d follows %d", g, prev[0])
+    if prev is None or day != prev[1]:
+        if ctr != 1 or prev_hash is not None:
+            problem("I4: receipt %d opens day %d with counter %d, "
+                    "previous hash %r", g, day, ctr, prev_hash)
+    else:
+        if ctr != prev[2] + 1:
+            problem("I4: receipt %d: counter %d after %d", g, ctr, prev[2])
+        if prev_hash != prev[3]:
+            problem("I4: receipt %d: previous hash %r, the previous "
+                    "receipt's is %r", g, prev_hash, prev[3])
+    w = json.loads(wire_json, parse_float=D)
+    sd = w.get("receiptDeviceSignature", {})
+    s = testkit.receipt_string(DEV, w["receiptType"], w["receiptCurrency"],
+        w["receiptGlobalNo"], w["receiptDate"], D(w["receiptTotal"]),
+        [dict(t, taxPercent=D(t["taxPercent"])) if "taxPercent" in t else t
+         for t in w["receiptTaxes"]], prev_hash)
+    if w["receiptGlobalNo"] != g or w["receiptCounter"] != ctr:
+        problem("I4: receipt %d: the wire JSON says %d/%d", g,
+                w["receiptGlobalNo"], w["receiptCounter"])
+    if testkit.sha_b64(s) != hsh or sd.get("hash") != hsh:
+        problem("I4: receipt %d: hash %s, recomputed %s, in the wire %s", g,
+                hsh, testkit.sha_b64(s), sd.get("hash"))
+    if sd.get("signature") != sig or cert_id not in certs or \
+            not testkit.verify(certs[cert_id], base64.b64decode(sig), s):
+        problem("I4: receipt %d: the signature does not verify", g)
+    if src not in in_done:
+        problem("I3: receipt %d: done/%s is missing", g, src)
+    elif sha(os.path.join(spool, "done", src)) != src_sha:
+        problem("I3: receipt %d: done/%s is not the journaled file", g, src)
+    else:
+        rn = os.path.join(spool, "done", src + ".result.json")
+        if not os.path.exists(rn):
+            r = open(os.path.join(spool, "done", src + ".result.xml")).read()
+            res = {k: re.search("<%s>([^<]*)</%s>" % (k, k), r).group(1)
+                   for k in ("status", "receiptGlobalNo", "receiptHash")}
+            res["receiptGlobalNo"] = int(res["receiptGlobalNo"])
+        else:
+            res = json.load(open(rn))
+        if (res["status"], res["receiptGlobalNo"], res["receiptHash"]) != \
+                ("submitted", g, hsh):
+            problem("I3: done/%s result: %s %s %s (journal: %d %s)", src,
+                    res["status"], res["receiptGlobalNo"],
+                    res["receiptHash"], g, hsh)
+    if state != "submitted":
+        problem("I5: receipt %d is %s in the journal", g, state)
+    prev = (g, day, ctr, hsh)
+for n in sorted(in_done - journaled):
+    problem("I3: done/%s is no journaled receipt", n)
+
+# I5: the ledger.
+ctx = ssl.create_default_context(cafile=ca)
+led = json.load(urllib.request.urlopen("%s/_sim/ledger/%d" % (url, DEV),
+    context=ctx))["receipts"]
+if len(led) != len(rows):
+    problem("I5: FDMS holds %d receipts, the journal %d", len(led), len(rows))
+for x, r in zip(led, rows):
+    if (x["receiptGlobalNo"], x["hash"], x["receiptID"]) != (r[0], r[3], r[10]):
+        problem("I5: FDMS has %s %s %s where the journal has %s %s %s",
+                x["receiptGlobalNo"], x["hash"], x["receiptID"], r[0], r[3],
+                r[10])
+    elif x["requestBody"] != '{"receipt":' + r[6] + '}':
+        problem("I5: receipt %d was not sent as journaled", r[0])
+    if x["validationErrors"]:
+        problem("I5: receipt %d: %s", r[0], x["validationErrors"])
+print("%d receipts journaled, %d in the ledger, %d in error/" % (len(rows),
+      len(led), len([n for n in names["error"] if not n.endswith(REPLY)])))
+for b in bad[:30]:
+    print("BAD", b)
+if len(bad) > 30:
+    print("BAD ... and %d more" % (len(bad) - 30))
+sys.exit(1 if bad else 0)
+PY
+rc=$?
+sed 's/^/# /' inv.out | grep -v '^# BAD'
+grep '^BAD' inv.out >&2
+expect_eq "invariants I1 I3 I4 I5 I6" "$rc" 0
+finish
