@@ -14,7 +14,8 @@
  * the same; Postfix once relied on chattr +S).  So:
  *  1. a file reaches its final name only complete and fsynced (temporary
  *     dotfile, O_EXCL, write, fsync, checked close, rename, directory
- *     fsync: fsutil_write_atomic);
+ *     fsync: fsutil_write_atomic); a crash can leave the temporary, which
+ *     the next start removes (fsutil_remove_tmp, under the spool lock);
  *  2. a move never replaces an entry (renameat2 RENAME_NOREPLACE, or
  *     link+unlink where the file system lacks it: link fails with EEXIST
  *     like Maildir's delivery), and a clash gets a numbered name;
@@ -33,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -459,6 +461,56 @@ noreplace_rename(int fd1, const char *a, int fd2, const char *b)
 		return -1;
 	}
 	return 0;
+}
+
+int
+fsutil_remove_tmp(int dirfd, char *err, size_t errlen)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, n = 0, saved = 0;
+
+	if ((fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		if (fd != -1)
+			(void)close(fd);	/* a directory */
+		snprintf(err, errlen, "read the directory: %s",
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	rewinddir(d);		/* the copy shares dirfd's offset */
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			saved = errno;
+			if (saved != 0)
+				snprintf(err, errlen, "read the directory: %s",
+				    strerror(saved));
+			break;
+		}
+		if (strncmp(de->d_name, FSUTIL_TMP_PREFIX,
+		    sizeof(FSUTIL_TMP_PREFIX) - 1) != 0 || fstatat(dirfd,
+		    de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) == -1) {
+			saved = errno;
+			snprintf(err, errlen, "%s: unlink: %s", de->d_name,
+			    strerror(saved));
+			break;
+		}
+		n++;
+	}
+	(void)closedir(d);		/* read-only */
+	/* No directory fsync: one back after a power cut goes next time. */
+	if (saved != 0) {
+		errno = saved;
+		return -1;
+	}
+	return n;
 }
 
 int

@@ -91,6 +91,17 @@ int		 fsutil_write_atomic(int dirfd, const char *name,
 		    size_t errlen);
 
 /*
+ * Remove the temporary files fsutil_write_atomic left in dirfd when its
+ * process died between creating and renaming one (regular files named
+ * FSUTIL_TMP_PREFIX...; nothing else is touched, nothing followed).  Only
+ * for a caller that holds the lock excluding every other writer of dirfd
+ * (spoold's spool lock): a live writer's temporary would go too.  The
+ * number removed, or -1 with errno and err (the listing or an unlink
+ * failed; what was removed before stays removed).
+ */
+int		 fsutil_remove_tmp(int dirfd, char *err, size_t errlen);
+
+/*
  * Move from_dirfd/from to to_dirfd/to without ever replacing an entry:
  * when to is taken, the first free name of to.1.ext, to.2.ext, ... is
  * used ("sale.json" -> "sale.1.json"; the suffix goes before the last

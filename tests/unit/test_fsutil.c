@@ -280,6 +280,22 @@ test_write_atomic(void)
 			CHECK_INT(fsutil_write_atomic(dfd, "s", "v", 1, 0644,
 			    err, sizeof(err)), FSUTIL_OK);
 		CHECK_STR(get(path_in(dir, stale)), "stale");
+		/* The next start removes them, and only them. */
+		CHECK(mkdir(path_in(dir, FSUTIL_TMP_PREFIX "dir"), 0700) == 0,
+		    "mkdir");
+		CHECK(symlink("secret", path_in(dir, FSUTIL_TMP_PREFIX
+		    "ln")) == 0, "symlink");
+		put(path_in(dir, ".spoold-tmp"), "not one of them");
+		CHECK_INT(fsutil_remove_tmp(dfd, err, sizeof(err)), 3);
+		CHECK_INT(fsutil_remove_tmp(dfd, err, sizeof(err)), 0);
+		CHECK(!exists(path_in(dir, stale)), "stale gone");
+		CHECK_STR(get(path_in(dir, ".spoold-tmp")), "not one of them");
+		CHECK(exists(path_in(dir, FSUTIL_TMP_PREFIX "ln")),
+		    "symbolic link kept");
+		CHECK(rmdir(path_in(dir, FSUTIL_TMP_PREFIX "dir")) == 0,
+		    "directory kept");
+		CHECK(unlink(path_in(dir, FSUTIL_TMP_PREFIX "ln")) == 0 &&
+		    unlink(path_in(dir, ".spoold-tmp")) == 0, "unlink");
 	}
 
 	/* Permission denied needs a user permission bits apply to. */
