@@ -66,7 +66,7 @@
 #define PATH_MAX_NORM		4096	/* inbox paths compared */
 
 enum scope { GLOBAL, DEVICE };
-enum type { T_STR, T_INT };
+enum type { T_STR, T_INT, T_BOOL };
 
 struct key {
 	const char	*name;
@@ -112,6 +112,8 @@ static const struct key keys[] = {
 	{ "settle_ms", T_INT, G(settle_ms), NULL, ALL("1000"), 0, 3600000 },
 	{ "max_file_size", T_INT, G(max_file_size), NULL, ALL("1048576"),
 	    1, 1073741824 },
+	/* no: rescans only (SMB/NFS clients get no inotify events). */
+	{ "inotify", T_BOOL, G(inotify), NULL, ALL("yes"), 0, 0 },
 	{ "admin_listen", T_STR, G(admin_listen), NULL, NONE, 0, 0 },
 	{ "admin_token", T_STR, G(admin_token), "SECRET_KEY", NONE, 0, 0 },
 
@@ -288,6 +290,27 @@ find_key(const char *name, enum scope scope, size_t *idx)
 	return NULL;
 }
 
+/* yes/no, true/false, on/off, 1/0, in any case. */
+static int
+parse_bool(const char *s, bool *v)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*v = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*v = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int
 parse_ll(const char *s, long long *v)
 {
@@ -318,6 +341,7 @@ assign(struct config *cfg, void *base, struct config_origins *org,
 	char where[256];
 	const char *c;
 	long long v;
+	bool b;
 	char *s;
 
 	if (*val == '\0')
@@ -344,6 +368,15 @@ assign(struct config *cfg, void *base, struct config_origins *org,
 			return -1;
 		}
 		*(long long *)(void *)((char *)base + k->off) = v;
+		break;
+	case T_BOOL:
+		if (parse_bool(val, &b) == -1) {
+			config_problem_add(p, where_of(cfg, from, where,
+			    sizeof(where)), k->name, "\"%s\" is not yes or no",
+			    val);
+			return -1;
+		}
+		*(bool *)(void *)((char *)base + k->off) = b;
 		break;
 	case T_STR:
 		if ((s = arena_strdup(cfg->arena, val)) == NULL) {

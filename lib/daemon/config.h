@@ -32,6 +32,7 @@
 #ifndef DAEMON_CONFIG_H
 #define DAEMON_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -89,6 +90,7 @@ struct config {
 	long long	 rescan_interval;	/* seconds */
 	long long	 settle_ms;
 	long long	 max_file_size;		/* bytes */
+	bool		 inotify;	/* false: find files by rescans only */
 	const char	*admin_listen;	/* NULL: admin API off */
 	const char	*admin_token;
 	size_t		 ndevices;	/* at least 1 */

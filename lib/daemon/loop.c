@@ -23,7 +23,9 @@
  *   5. recovery: the files a crash left in work/, first (they may already
  *      be journaled; the pipeline re-files those from the journal); the
  *      inboxes are scanned next, by the loop itself; receipts left in
- *      doubt are resent by the outbox as its first act;
+ *      doubt are resent by the outbox as its first act (the temporary
+ *      result and error files a crash left in done/ and error/ went in
+ *      step 4, when those folders were opened);
  *   6. READY=1 (systemd), or the detached parent told to exit 0.
  *
  * Stopping.  SIGTERM/SIGINT: the file in hand is always finished (files
@@ -45,9 +47,10 @@
  * devices and their folders) cannot change under it, so such a change is
  * refused as a whole (logged: restart to apply) and the old configuration
  * kept, like an invalid one.  Otherwise the new one replaces the old in
- * one pointer swap (rescan interval, settle time and size limit (the
- * inboxes are reopened), logs directory), the log files are reopened and
- * each device's pipeline view reloaded from the journal.
+ * one pointer swap (rescan interval; settle time, size limit and
+ * inotify, for which the inboxes are reopened; logs directory), the log
+ * files are reopened and each device's pipeline view reloaded from the
+ * journal.
  *
  * Detaching.  Under systemd (NOTIFY_SOCKET set, Type=notify) spoold stays
  * in the foreground and says READY=1: the service manager supervises it,
@@ -70,8 +73,9 @@
  *  1. One thread; nothing blocks but poll(): file work is bounded (one
  *     file per turn, then the network gets its turn) and FDMS calls are
  *     non-blocking.
- *  2. A device whose file was DEFERRED claims nothing more until that
- *     file has gone through (files of a device are taken in order).
+ *  2. A device whose file was DEFERRED, or is still open for writing,
+ *     claims nothing more until that file has gone through (files of a
+ *     device are taken in order).
  *  3. The locks are taken before the journal is opened and held until
  *     exit.
  */
@@ -116,6 +120,8 @@
 #define DRAIN_MS		10000	/* calls in flight after SIGTERM */
 #define MAX_WAIT_MS		1000	/* poll at least this often */
 #define RETRY_DEFERRED_MIN_MS	1000
+#define RETRY_WRITING_MIN_MS	100
+#define WRITER_IDLE_MAX_S	60	/* open for writing, unchanged: taken */
 #define LOCK_NAME		".spoold.lock"
 
 struct ldev {
@@ -351,8 +357,11 @@ open_intake(struct loop *l, struct ldev *d)
 	io.inbox = d->conf->inbox;
 	io.work = d->conf->work_dir;
 	io.settle_ms = (long)l->cfg->settle_ms;
-	/* --once handles what is there at the start; no events needed. */
-	io.use_inotify = !l->opts->once;
+	/*
+	 * --once handles what is there at the start: no events needed.
+	 * inotify = no: a share whose writers are remote raises none.
+	 */
+	io.use_inotify = !l->opts->once && l->cfg->inotify;
 	io.max_file_size = l->cfg->max_file_size;
 	io.device = d->conf->name;
 	if (ensure_parent(d->conf->inbox) == -1 ||
@@ -384,6 +393,26 @@ load_pd(struct loop *l, struct ldev *d, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Temporaries of result and error files that a killed spoold left in
+ * done/ or error/: ours to remove, since we hold the spool lock.
+ */
+static int
+remove_tmp(struct loop *l, struct ldev *d, int dirfd, const char *dir)
+{
+	struct log_ctx c = { d->conf->name, NULL, NULL };
+	char err[512];
+	int n;
+
+	if ((n = fsutil_remove_tmp(dirfd, err, sizeof(err))) == -1)
+		return startup_fail(l, LOOP_EXIT_FAIL, "device %s: %s: %s",
+		    d->conf->name, dir, err);
+	if (n > 0)
+		log_info(&c, "start", "%s: removed %d temporary file%s of an "
+		    "interrupted write", dir, n, n == 1 ? "" : "s");
+	return 0;
+}
+
 static int
 open_device(struct loop *l, struct ldev *d, const struct config_device *conf)
 {
@@ -405,6 +434,9 @@ open_device(struct loop *l, struct ldev *d, const struct config_device *conf)
 		return startup_fail(l, LOOP_EXIT_FAIL, "device %s: %s: %s",
 		    conf->name, d->done_fd == -1 ? conf->done_dir :
 		    conf->error_dir, strerror(errno));
+	if (remove_tmp(l, d, d->done_fd, conf->done_dir) != 0 ||
+	    remove_tmp(l, d, d->error_fd, conf->error_dir) != 0)
+		return LOOP_EXIT_FAIL;
 	if (load_pd(l, d, err, sizeof(err)) == -1)
 		return startup_fail(l, LOOP_EXIT_CONFIG, "device %s: %s",
 		    conf->name, err);
@@ -484,6 +516,40 @@ after_pipeline(struct loop *l, struct ldev *d, enum pipeline_rc rc,
 	return -1;
 }
 
+/*
+ * A claimed file that some process still has open for writing: its writer
+ * is pausing, not done (intake.h).  It stays in work/, where the rest of
+ * its bytes arrive, and the device waits for it like for a deferred file
+ * (files of a device are taken in order); retried every settle_ms.  A
+ * writer that keeps a file open without writing to it for
+ * WRITER_IDLE_MAX_S (a POS that never closes its files) does not stop the
+ * device for good: the file is taken as it is.  1 waits, 0 go on.
+ */
+static int
+still_writing(struct loop *l, struct ldev *d, const struct intake_claimed *c)
+{
+	struct log_ctx lc = { d->conf->name, c->name, NULL };
+	int64_t idle = (int64_t)time(NULL) - c->mtime_s, wait;
+
+	if (idle >= WRITER_IDLE_MAX_S) {
+		log_warnx(&lc, "intake", "still open for writing, but not "
+		    "written to for %lld s: taken as it is", (long long)idle);
+		return 0;
+	}
+	wait = l->cfg->settle_ms;
+	if (wait < RETRY_WRITING_MIN_MS)
+		wait = RETRY_WRITING_MIN_MS;
+	if (wait > l->cfg->rescan_interval * 1000)
+		wait = l->cfg->rescan_interval * 1000;
+	if (!d->paused)
+		log_info(&lc, "writing", "still open for writing: it waits in "
+		    "work/ until the writer closes it, and the device's other "
+		    "files wait for it");
+	d->paused = true;
+	d->retry_ms = mono_ms() + wait;
+	return 1;
+}
+
 /* One claimed (or reopened) entry through the pipeline. */
 static int
 handle_claim(struct loop *l, struct ldev *d, enum intake_claim cr,
@@ -498,6 +564,10 @@ handle_claim(struct loop *l, struct ldev *d, enum intake_claim cr,
 	local_now(now);
 	switch (cr) {
 	case INTAKE_CLAIMED:
+		if (c->writing && still_writing(l, d, c)) {
+			(void)close(c->fd);	/* read-only, not read */
+			return 1;
+		}
 		rc = pipeline_process(&d->pd, c->name, c->fd, now, &out);
 		(void)close(c->fd);
 		break;
@@ -696,7 +766,7 @@ reload(struct loop *l)
 		return 0;
 	}
 	reopen_inboxes = o->settle_ms != n->settle_ms ||
-	    o->max_file_size != n->max_file_size;
+	    o->max_file_size != n->max_file_size || o->inotify != n->inotify;
 	new_logs = !same(o->logs_dir, n->logs_dir);
 
 	/* The swap: everything that points into the old one moves over. */
@@ -744,6 +814,11 @@ signals_open(void)
 
 	/* SIGPIPE: a peer closing a socket is an error return, not death. */
 	(void)signal(SIGPIPE, SIG_IGN);
+	/*
+	 * SIGIO: the lease break of intake's "still being written?" probe
+	 * (fsutil_writers), when a writer opens a file at that instant.
+	 */
+	(void)signal(SIGIO, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

@@ -7,9 +7,12 @@
  * table, either SETTLING (in a heap ordered by the time it may be ready)
  * or READY (in a FIFO).  The daemon takes READY names with intake_next
  * and claims them with intake_claim, which renames the file into work/:
- * from that instant the POS cannot change it, swap it or add a link to
+ * from that instant the POS cannot rename it, swap it or add a link to
  * it, because work/ is writable by spoold only.  Everything that decides
- * whether a file may be read happens after that rename, on work/.
+ * whether a file may be read happens after that rename, on work/.  Only
+ * a writer that still holds the file open can still change it (a settle
+ * time is a guess about a writer's pauses): check_work asks the kernel
+ * whether anyone has it open for writing, and says so to the caller.
  *
  * State of a name (the function making each move):
  *	(new)    --scan finds it (scan_one)------------------> SETTLING
@@ -919,6 +922,9 @@ check_work(struct intake *t, struct intake_claimed *out)
 	if ((rc = judge(t, &st, out)) != INTAKE_CLAIMED)
 		return rc;
 	out->size = (long long)st.st_size;
+	out->mtime_s = (int64_t)st.st_mtim.tv_sec;
+	/* Settled is not closed: a writer may only be pausing (intake.h). */
+	out->writing = fsutil_writers(out->fd) == 1;
 	return INTAKE_CLAIMED;
 }
 

@@ -32,7 +32,13 @@
  * close_settle_ms asks for a quiet time after the close as well, for
  * writers that reopen a file between chunks.  A name found only by a scan
  * is ready once its size, mtime, inode and link count have stayed the same
- * for settle_ms (checked again when the time is up).
+ * for settle_ms (checked again when the time is up).  A writer that keeps
+ * the file open and pauses for longer is not done all the same: after the
+ * claim, a file some process still has open for writing is reported
+ * (intake_claimed.writing, where Linux can tell: fsutil_writers), and
+ * the caller leaves it in work/ until the writer has closed it (its
+ * writes land there: the claim moved the name, not the open file).
+ * The process must ignore SIGIO (fsutil_writers says why).
  */
 #ifndef SPOOL_INTAKE_H
 #define SPOOL_INTAKE_H
@@ -105,6 +111,9 @@ struct intake_claimed {
 	int		 fd;		/* CLAIMED: read-only; -1 otherwise */
 	char		 name[INTAKE_NAME_MAX];	/* its name in work/ */
 	long long	 size;
+	/* CLAIMED: still open for writing somewhere (not yet complete). */
+	bool		 writing;
+	int64_t		 mtime_s;	/* CLAIMED: last written (epoch s) */
 	/* REJECTED: SYMLINK, NOT_REGULAR_FILE, HARD_LINK, TOO_LARGE or
 	 * UNREADABLE (error file codes); NULL otherwise. */
 	const char	*reject_code;

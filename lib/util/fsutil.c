@@ -33,6 +33,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -261,6 +264,35 @@ fsutil_fsync_dir(int dirfd)
 	 * refusing to run there would help nobody.  Any other error is real.
 	 */
 	return errno == EINVAL ? 0 : -1;
+}
+
+int
+fsutil_writers(int fd)
+{
+	struct statfs sf;
+	int rc, saved;
+
+	if (fstatfs(fd, &sf) == -1)
+		return -1;
+	switch ((unsigned long)sf.f_type) {
+	case EXT4_SUPER_MAGIC:		/* ext2 and ext3 too */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+	case F2FS_SUPER_MAGIC:
+	case OVERLAYFS_SUPER_MAGIC:
+	case REISERFS_SUPER_MAGIC:
+		break;
+	default:
+		return -1;
+	}
+	rc = fcntl(fd, F_SETLEASE, F_RDLCK);
+	saved = errno;
+	if (rc == 0) {
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+		return 0;
+	}
+	return saved == EAGAIN ? 1 : -1;
 }
 
 int

@@ -71,6 +71,21 @@ const char	*fsread_code(enum fsread_status);
 int		 fsutil_openat_nofollow(int dirfd, const char *name);
 
 /*
+ * Has some process the file behind fd (a regular file open read-only)
+ * still open for writing?  1 yes, 0 no, -1 cannot tell.  Linux tells by
+ * a read lease, which F_SETLEASE refuses (EAGAIN) while anyone has the
+ * file open for writing; one granted is let go at once.  Only on local
+ * file systems (ext4, xfs, btrfs, tmpfs, f2fs, overlay, reiserfs): a
+ * network client's view knows nothing of remote writers, and CIFS refuses
+ * any lease without an oplock, which would read as "still writing".
+ * Leases also need the file's owner or CAP_LEASE (else -1).  SIGIO must
+ * be ignored by the caller's process (spoold ignores it): a writer that
+ * opens the file during the probe breaks the lease, and the kernel tells
+ * the lease holder with SIGIO, whose default action ends the process.
+ */
+int		 fsutil_writers(int fd);
+
+/*
  * Directory descriptor for path (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC, so the
  * last component may not be a symbolic link).  create: mkdir it (0750,
  * one level) when missing and fsync the parent.  -1 with errno on error.

@@ -134,6 +134,7 @@ test_defaults(void)
 	CHECK_INT(c->rescan_interval, 5);
 	CHECK_INT(c->settle_ms, 1000);
 	CHECK_INT(c->max_file_size, 1048576);
+	CHECK(c->inotify, "inotify on by default");
 	CHECK(c->admin_listen == NULL && c->admin_token == NULL, "admin");
 	CHECK_INT(c->ndevices, 1);
 	d = &c->devices[0];
@@ -204,7 +205,7 @@ static const char several[] =
     "backup_retain_days = 30\n"
     "admin_listen = 127.0.0.1:8787\n"
     "admin_token = s3cret\n"
-    "\n"
+    "inotify = No\n"
     "[device till1]\n"					/* 15 */
     "device_id = 101\n"
     "serial_no = SN-101\n"
@@ -243,6 +244,7 @@ test_several(void)
 	CHECK_INT(c->rescan_interval, 30);
 	CHECK_INT(c->settle_ms, 0);
 	CHECK_INT(c->max_file_size, 65536);
+	CHECK(!c->inotify, "inotify = No");
 	CHECK_INT(c->backup_retain_days, 30);
 	CHECK_STR(c->admin_listen, "127.0.0.1:8787");
 	CHECK_STR(c->admin_token, "s3cret");
@@ -397,7 +399,9 @@ static const char bad[] =
     "[device c]\n"
     "device_id = 9\n"					/* 30 */
     "serial_no = C\n"
-    "activation_key = a\001b\n";
+    "activation_key = a\001b\n"
+    "[global]\n"
+    "inotify = sometimes\n";				/* 34 */
 
 static void
 test_problems(void)
@@ -435,14 +439,15 @@ test_problems(void)
 	HAS(at(27), "[device]", "device name");
 	HAS(at(28), "[", "without ']'");
 	HAS(at(32), "activation_key", "control character");
+	HAS(at(34), "inotify", "\"sometimes\" is not yes or no");
 	/* Nothing else: every problem once, nothing from [cluster]. */
-	CHECK_INT(P.n, 24);
+	CHECK_INT(P.n, 25);
 	CHECK_INT(P.dropped, 0);
-	if (P.n != 24)
+	if (P.n != 25)
 		dump(&P);
 
 	f = open_memstream(&out, &outlen);
-	CHECK_INT(config_problems_print(f, "spoold", &P), 24);
+	CHECK_INT(config_problems_print(f, "spoold", &P), 25);
 	fclose(f);
 	CHECK(out != NULL && strstr(out, "spoold: ") == out &&
 	    strstr(out, ":4: colour: unknown key\n") != NULL, "print: %s", out);

@@ -298,6 +298,29 @@ test_write_atomic(void)
 		    unlink(path_in(dir, ".spoold-tmp")) == 0, "unlink");
 	}
 
+	/* Open writers: one, then none (where the kernel can tell). */
+	{
+		int w, r;
+
+		w = open(path_in(dir, "open.json"), O_WRONLY | O_CREAT, 0644);
+		r = open(path_in(dir, "open.json"), O_RDONLY);
+		CHECK(w != -1 && r != -1, "open");
+		if (fsutil_writers(r) == -1)
+			printf("# skip: %s cannot tell open writers (file "
+			    "system or owner)\n", dir);
+		else {
+			CHECK_INT(fsutil_writers(r), 1);
+			close(w);
+			w = -1;
+			CHECK_INT(fsutil_writers(r), 0);
+			/* A read-only opener is no writer. */
+			w = open(path_in(dir, "open.json"), O_RDONLY);
+			CHECK_INT(fsutil_writers(r), 0);
+		}
+		close(w);
+		close(r);
+	}
+
 	/* Permission denied needs a user permission bits apply to. */
 	if (geteuid() == 0)
 		printf("# skip write into a read-only directory: running as "

@@ -411,6 +411,51 @@ test_close_settle(void)
 	intake_close(t.in);
 }
 
+/*
+ * Settled is not closed: a file its writer still holds open is reported
+ * after the claim (where the kernel can tell), and the writer's later
+ * bytes land in work/, where the file is complete once closed.
+ */
+static void
+test_writing(void)
+{
+	struct intake_opts o = opts(false, 0);
+	struct intake_claimed c;
+	struct tc t;
+	char name[INTAKE_NAME_MAX], *buf, err[256];
+	size_t len;
+	int64_t due;
+	int w;
+
+	tc_open(&t, &o);
+	if ((w = open(path_in(t.inbox, "w.json"), O_WRONLY | O_CREAT |
+	    O_TRUNC, 0644)) == -1) {
+		perror("w.json");
+		exit(2);
+	}
+	CHECK(write(w, "{\"a\":", 5) == 5, "write");
+	CHECK_INT(intake_next(t.in, 0, name, sizeof(name), &due), 1);
+	CHECK_INT(intake_claim(t.in, name, &c), INTAKE_CLAIMED);
+	CHECK_INT(c.size, 5);
+	if (fsutil_writers(c.fd) == -1)
+		printf("# skip: %s cannot tell open writers (file system or "
+		    "owner)\n", trash);
+	else
+		CHECK(c.writing, "the writer still has it open");
+	close(c.fd);
+	CHECK(write(w, "1}", 2) == 2, "write");
+	close(w);
+	CHECK_INT(intake_reopen(t.in, "w.json", &c), INTAKE_CLAIMED);
+	CHECK(!c.writing, "closed: complete");
+	CHECK(c.mtime_s > 0, "mtime");
+	CHECK_INT(fsutil_read_fd(c.fd, 100, &buf, &len, err, sizeof(err)),
+	    FSREAD_OK);
+	CHECK_STR(buf, "{\"a\":1}");
+	free(buf);
+	close(c.fd);
+	intake_close(t.in);
+}
+
 /* What is a receipt name, what is skipped, what is logged once. */
 static void
 test_names(void)
@@ -939,6 +984,7 @@ main(void)
 	test_events();
 	test_settle();
 	test_close_settle();
+	test_writing();
 	test_names();
 	test_overflow();
 	test_table_cap();
