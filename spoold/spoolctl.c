@@ -12,6 +12,7 @@
 #include "daemon/config.h"
 #include "spoolctl.h"
 #include "store/store.h"
+#include "util/nocore.h"
 
 struct command {
 	const char	*name;
@@ -66,6 +67,11 @@ main(int argc, char **argv)
 {
 	struct spoolctl_globals g = { NULL, NULL };
 
+	/* register, renew-cert... decrypt device keys: no core dumps. */
+	if (nocore() == -1) {
+		fprintf(stderr, "spoolctl: cannot disable core dumps\n");
+		return EXIT_FAIL;
+	}
 	/* A peer closing a TLS connection must not kill us mid-write. */
 	signal(SIGPIPE, SIG_IGN);
 	/* The journal's configuration checks apply to every command. */

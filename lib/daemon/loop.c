@@ -113,6 +113,7 @@
 #include "spool/pipeline.h"
 #include "store/fernet.h"
 #include "store/store.h"
+#include "util/nocore.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -599,6 +600,33 @@ recover_one(const char *work_name, void *arg)
 	struct intake_claimed c;
 	enum intake_claim cr;
 
+	int targets[2] = { ra->d->done_fd, ra->d->error_fd };
+	char err[256];
+
+	/*
+	 * A crash inside fsutil_move's link+unlink fallback leaves the file in
+	 * work/ AND done/ (or error/): two links. Its other name is the real
+	 * one; rejecting this one as HARD_LINK would tell the POS a fiscalised
+	 * sale failed.
+	 */
+	switch (fsutil_drop_moved_twin(intake_work_fd(ra->d->in), work_name,
+	    targets, 2, err, sizeof(err))) {
+	case 1: {
+		struct log_ctx lc = { ra->d->conf->name, work_name, NULL };
+
+		log_info(&lc, "recover", "already filed (an interrupted move): "
+		    "the leftover name in work/ removed");
+		ra->rc = 0;
+		return 0;
+	}
+	case FSUTIL_FATAL:
+		log_msg(LOGLV_CRITICAL, NULL, "fatal", "device %s: %s",
+		    ra->d->conf->name, err);
+		ra->rc = -1;
+		return -1;
+	default:
+		break;
+	}
 	memset(&c, 0, sizeof(c));
 	c.fd = -1;
 	cr = intake_reopen(ra->d->in, work_name, &c);
@@ -769,7 +797,10 @@ reload(struct loop *l)
 	    o->max_file_size != n->max_file_size || o->inotify != n->inotify;
 	new_logs = !same(o->logs_dir, n->logs_dir);
 
-	/* The swap: everything that points into the old one moves over. */
+	/*
+	 * The swap: everything that points into the old one moves over, for
+	 * every device, before anything can fail (so the old one can go).
+	 */
 	l->cfg = n;
 	for (i = 0; i < l->ndevs; i++) {
 		struct ldev *d = &l->devs[i];
@@ -777,6 +808,10 @@ reload(struct loop *l)
 		d->conf = &n->devices[i];
 		device_set_conf(&d->rt, d->conf);
 		d->pd.name = d->conf->name;
+	}
+	for (i = 0; i < l->ndevs; i++) {
+		struct ldev *d = &l->devs[i];
+
 		if (reopen_inboxes) {
 			intake_close(d->in);
 			d->in = NULL;
@@ -1161,6 +1196,12 @@ loop_main(const struct loop_opts *opts)
 	memset(&l, 0, sizeof(l));
 	l.opts = opts;
 	l.sigfd = l.lock_spool = l.lock_db = l.ready_fd = -1;
+	/* Device keys are decrypted in this process: no core file, ever. */
+	if (nocore() == -1) {
+		fprintf(stderr, "spoold: cannot disable core dumps: %s\n",
+		    strerror(errno));
+		return LOOP_EXIT_FAIL;
+	}
 	if ((rc = start(&l)) != LOOP_EXIT_OK && l.ready_fd != -1) {
 		char c = (char)rc;
 

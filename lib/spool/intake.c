@@ -907,6 +907,12 @@ check_work(struct intake *t, struct intake_claimed *out)
 		return rc;
 	if ((out->fd = fsutil_openat_nofollow(t->work_fd, out->name)) == -1) {
 		saved = errno;
+		/* Out of descriptors or memory: ours to fix, not the file's. */
+		if (fsutil_errno_is_resource(saved)) {
+			log_error(NULL, "claim", "open %s: %s", out->name,
+			    strerror(saved));
+			return INTAKE_FATAL;
+		}
 		if (saved == ELOOP)
 			return reject(out, "SYMLINK", "a symbolic link: not "
 			    "followed");

@@ -1442,6 +1442,10 @@ pipeline_process(struct pipeline_device *dev, const char *work_name, int fd,
 				log_warnx(&j.lc, "gone", "%s", j.out->reason);
 				return finish(&j, PIPELINE_DONE);
 			}
+			/* No descriptors or memory: the file is not at fault. */
+			if (fsutil_errno_is_resource(e))
+				return fatal_rc(&j, "cannot open %s: %s",
+				    work_name, strerror(e));
 			return reject1(&j, "read", e == ELOOP ? "SYMLINK" :
 			    "UNREADABLE", "", "cannot open the file: %s",
 			    strerror(e));
@@ -1451,6 +1455,8 @@ pipeline_process(struct pipeline_device *dev, const char *work_name, int fd,
 	st = fsutil_read_fd(fd, DOC_MAX_SIZE, &buf, &len, err, sizeof(err));
 	if (opened != -1)
 		(void)close(opened);	/* read-only: nothing to lose */
+	if (st == FSREAD_RESOURCE)
+		return fatal_rc(&j, "reading %s: %s", work_name, err);
 	if (st != FSREAD_OK)
 		return reject1(&j, "read", fsread_code(st), "", "%s", err);
 	sha256_hex(buf, len, sha);

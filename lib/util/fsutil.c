@@ -96,6 +96,7 @@ fsutil_read_file(const char *path, size_t max, char **out, size_t *len,
 	}
 	if ((p = malloc((size_t)st.st_size + 1)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
+		rc = FSREAD_RESOURCE;
 		goto out;
 	}
 	/* Read one byte past st_size to notice a file that grew. */
@@ -148,6 +149,7 @@ fsread_code(enum fsread_status st)
 	case FSREAD_NOT_REGULAR: return "NOT_REGULAR_FILE";
 	case FSREAD_TOO_LARGE:	return "TOO_LARGE";
 	case FSREAD_IO:		return "READ_ERROR";
+	case FSREAD_RESOURCE:	return "READ_ERROR";
 	}
 	return "READ_ERROR";
 }
@@ -210,7 +212,7 @@ fsutil_read_fd(int fd, size_t max, char **out, size_t *len, char *err,
 	want = (size_t)st.st_size;
 	if ((p = malloc(want + 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return FSREAD_IO;
+		return FSREAD_RESOURCE;
 	}
 	/* Ask for one byte past st_size to notice a file that grew. */
 	for (;;) {
@@ -218,9 +220,12 @@ fsutil_read_fd(int fd, size_t max, char **out, size_t *len, char *err,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			snprintf(err, errlen, "read: %s", strerror(errno));
+			int saved = errno;
+
+			snprintf(err, errlen, "read: %s", strerror(saved));
 			free(p);
-			return FSREAD_IO;
+			return fsutil_errno_is_resource(saved) ?
+			    FSREAD_RESOURCE : FSREAD_IO;
 		}
 		if (n == 0)
 			break;
@@ -662,4 +667,66 @@ fsutil_lock(const char *path, int *fdp, char *err, size_t errlen)
 	}
 	*fdp = fd;
 	return FSUTIL_OK;
+}
+
+int
+fsutil_errno_is_resource(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM || e == EIO ||
+	    e == ENOSPC || e == ENOBUFS;
+}
+
+/* An entry of dirfd with this inode; 1 found, 0 not, -1 error. */
+static int
+dir_has_inode(int dirfd, dev_t dev, ino_t ino)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd, found = 0;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while (!found && (e = readdir(d)) != NULL) {
+		if (e->d_ino != ino)
+			continue;	/* cheap filter before any stat */
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_dev == dev && st.st_ino == ino)
+			found = 1;
+	}
+	(void)closedir(d);
+	return found;
+}
+
+int
+fsutil_drop_moved_twin(int dirfd, const char *name, const int *targets,
+    size_t ntargets, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t i;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_nlink != 2)
+		return 0;
+	for (i = 0; i < ntargets; i++) {
+		if (dir_has_inode(targets[i], st.st_dev, st.st_ino) != 1)
+			continue;
+		if (unlinkat(dirfd, name, 0) == -1) {
+			snprintf(err, errlen, "unlink %s: %s", name,
+			    strerror(errno));
+			return 0;
+		}
+		if (fsutil_fsync_dir(dirfd) != FSUTIL_OK) {
+			snprintf(err, errlen, "fsync after unlinking %s: %s",
+			    name, strerror(errno));
+			return FSUTIL_FATAL;
+		}
+		return 1;
+	}
+	return 0;
 }

@@ -33,7 +33,10 @@ enum fsread_status {
 	FSREAD_SYMLINK,		/* a symbolic link: refused */
 	FSREAD_NOT_REGULAR,	/* FIFO, device, socket, directory */
 	FSREAD_TOO_LARGE,
-	FSREAD_IO		/* read error or file changed size */
+	FSREAD_IO,		/* read error or file changed size */
+	FSREAD_RESOURCE		/* out of memory or descriptors, or a disk
+				   I/O error: the environment's fault, not the
+				   file's (callers treat it as fatal) */
 };
 
 enum fsutil_status {
@@ -61,6 +64,8 @@ enum fsread_status fsutil_read_fd(int fd, size_t max, char **out,
 		    size_t *len, char *err, size_t errlen);
 /* Stable code for error files: NOT_REGULAR_FILE, TOO_LARGE, ... */
 const char	*fsread_code(enum fsread_status);
+/* Is errno an environment problem (EMFILE, ENFILE, ENOMEM, EIO, ENOSPC)? */
+int		 fsutil_errno_is_resource(int);
 
 /*
  * Open name in dirfd for reading the way untrusted files are opened:
@@ -142,6 +147,17 @@ int		 fsutil_move(int from_dirfd, const char *from, int to_dirfd,
  * FSUTIL_LOCKED when another process (or another open of the same file)
  * holds it, err naming the holder's pid when known; FSUTIL_ERR otherwise.
  */
+/*
+ * Half of an interrupted link+unlink move (the fallback of fsutil_move on
+ * file systems without RENAME_NOREPLACE): is work/NAME, a regular file with
+ * two links, the same inode as an entry of one of the target directories?
+ * Then its other name is the real one and this name is removed (the
+ * directory synced). 1 removed, 0 not such a leftover, FSUTIL_FATAL when the
+ * removal could not be made durable. Reads no file content.
+ */
+int		 fsutil_drop_moved_twin(int dirfd, const char *name,
+		    const int *target_dirfds, size_t ntargets, char *err,
+		    size_t errlen);
 int		 fsutil_lock(const char *path, int *fd, char *err,
 		    size_t errlen);
 

@@ -650,6 +650,48 @@ test_read_fd(void)
 	close(dfd);
 }
 
+/* The half of an interrupted link+unlink move is dropped; nothing else. */
+static void
+test_drop_moved_twin(void)
+{
+	struct stat st;
+	char *dir, err[256];
+	int cfd, work, done, other, targets[2];
+
+	dir = case_dir(&cfd);
+	CHECK((work = fsutil_open_dir(path_in(dir, "work"), 1)) >= 0, "work");
+	CHECK((done = fsutil_open_dir(path_in(dir, "done"), 1)) >= 0, "done");
+	CHECK((other = fsutil_open_dir(path_in(dir, "other"), 1)) >= 0,
+	    "other");
+	targets[0] = done;
+	targets[1] = other;
+	/* A file moved work -> done, interrupted between link and unlink. */
+	put(path_in(dir, "done/sale.json"), "{\"a\":1}");
+	CHECK(linkat(done, "sale.json", work, "sale.json", 0) == 0, "link");
+	CHECK_INT(fsutil_drop_moved_twin(work, "sale.json", targets, 2, err,
+	    sizeof(err)), 1);
+	CHECK(fstatat(work, "sale.json", &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT, "the work/ name is gone");
+	CHECK(fstatat(done, "sale.json", &st, 0) == 0 && st.st_nlink == 1,
+	    "the done/ name stays, with one link");
+	/* A hard link to a file outside the targets (a hostile one): kept. */
+	put(path_in(dir, "secret"), "key");
+	CHECK(linkat(cfd, "secret", work, "x.json", 0) == 0, "link secret");
+	CHECK_INT(fsutil_drop_moved_twin(work, "x.json", targets, 2, err,
+	    sizeof(err)), 0);
+	CHECK(fstatat(work, "x.json", &st, 0) == 0, "hostile link kept for error/");
+	/* One link: not a leftover. */
+	put(path_in(dir, "work/plain.json"), "{}");
+	CHECK_INT(fsutil_drop_moved_twin(work, "plain.json", targets, 2, err,
+	    sizeof(err)), 0);
+	CHECK_INT(fsutil_drop_moved_twin(work, "missing.json", targets, 2, err,
+	    sizeof(err)), 0);
+	close(work);
+	close(done);
+	close(other);
+	close(cfd);
+}
+
 int
 main(void)
 {
@@ -663,6 +705,7 @@ main(void)
 	test_move();
 	test_lock();
 	test_read_fd();
+	test_drop_moved_twin();
 	nftw(trash, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }
