@@ -20,6 +20,8 @@ struct spoolctl_globals {
 
 int	cmd_inspect(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_migrate(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_backup(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_reprocess(const struct spoolctl_globals *, int argc, char **argv);
 /* cmd_device.c */
 int	cmd_register(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_config(const struct spoolctl_globals *, int argc, char **argv);

@@ -610,6 +610,64 @@ fsutil_move(int from_dirfd, const char *from, int to_dirfd, const char *to,
 }
 
 int
+fsutil_move_exact(int from_dirfd, const char *from, int to_dirfd,
+    const char *to, char *err, size_t errlen)
+{
+	int saved;
+
+	if (!valid_name(from) || !valid_name(to)) {
+		snprintf(err, errlen, "invalid file name");
+		errno = EINVAL;
+		return FSUTIL_ERR;
+	}
+	if (noreplace_rename(from_dirfd, from, to_dirfd, to) == -1) {
+		saved = errno;
+		if (saved == EEXIST)
+			snprintf(err, errlen, "%s: the name is taken", to);
+		else
+			snprintf(err, errlen, "%s: move: %s", from,
+			    strerror(saved));
+		errno = saved;
+		return FSUTIL_ERR;
+	}
+	if (fsutil_fsync_dir(to_dirfd) == -1 ||
+	    (from_dirfd != to_dirfd && fsutil_fsync_dir(from_dirfd) == -1)) {
+		saved = errno;
+		snprintf(err, errlen, "%s: fsync of a directory: %s", to,
+		    strerror(saved));
+		errno = saved;
+		return FSUTIL_FATAL;
+	}
+	return FSUTIL_OK;
+}
+
+int
+fsutil_unlink(int dirfd, const char *name, char *err, size_t errlen)
+{
+	int saved;
+
+	if (!valid_name(name)) {
+		snprintf(err, errlen, "invalid file name");
+		errno = EINVAL;
+		return FSUTIL_ERR;
+	}
+	if (unlinkat(dirfd, name, 0) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s: unlink: %s", name, strerror(saved));
+		errno = saved;
+		return FSUTIL_ERR;
+	}
+	if (fsutil_fsync_dir(dirfd) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s: fsync of the directory: %s", name,
+		    strerror(saved));
+		errno = saved;
+		return FSUTIL_FATAL;
+	}
+	return FSUTIL_OK;
+}
+
+int
 fsutil_lock(const char *path, int *fdp, char *err, size_t errlen)
 {
 	struct stat st;

@@ -140,6 +140,25 @@ int		 fsutil_move(int from_dirfd, const char *from, int to_dirfd,
 		    size_t errlen);
 
 /*
+ * Move from_dirfd/from to exactly to_dirfd/to, never replacing: when to
+ * is taken this is FSUTIL_ERR with errno EEXIST and nothing moved (no
+ * numbered name: for an operator's move, where the caller refuses
+ * instead).  Otherwise as fsutil_move: nothing followed, both directories
+ * fsynced (target first, FSUTIL_FATAL when that fails), same file system.
+ */
+int		 fsutil_move_exact(int from_dirfd, const char *from,
+		    int to_dirfd, const char *to, char *err, size_t errlen);
+
+/*
+ * Remove the entry name (not a directory) from dirfd, then fsync dirfd so
+ * the removal is durable.  FSUTIL_OK; FSUTIL_ERR with errno (ENOENT when
+ * there is no such entry) and err naming it; FSUTIL_FATAL when the entry
+ * went but the directory sync failed.
+ */
+int		 fsutil_unlink(int dirfd, const char *name, char *err,
+		    size_t errlen);
+
+/*
  * Take an exclusive lock on path (created 0600 if missing, O_NOFOLLOW,
  * must be a regular file) with flock(LOCK_EX|LOCK_NB), and write our pid
  * into it for the operator.  FSUTIL_OK with *fd held open (the lock lives
