@@ -3,9 +3,7 @@
 # renew-cert, resync, cert and migrate against the FDMS simulator over real
 # mutual TLS (interface.md §1, issue 3).
 . tests/integration/testlib
-CTL="$BIN/spoolctl"
-export SPOOLD_SCHEMA_DIR="$TOP/schemas"
-unset SPOOLD_CONF DATABASE_URL FDMS_ENV FDMS_BASE_URL FDMS_ENCRYPTION_KEY
+spoold_env
 start_sim || { fail "simulator"; finish; exit 1; }
 cd "$TRASH" || exit 1
 

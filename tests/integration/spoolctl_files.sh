@@ -2,10 +2,7 @@
 # spoolctl_files.sh - spoolctl backup (interface.md §6) and reprocess
 # (§1, §3) on a fresh development journal; no FDMS needed.
 . tests/integration/testlib
-CTL="$BIN/spoolctl"
-export SPOOLD_SCHEMA_DIR="$TOP/schemas"
-unset SPOOLD_CONF DATABASE_URL FDMS_ENV FDMS_BASE_URL FDMS_ENCRYPTION_KEY \
-    BACKUP_DIR BACKUP_RETAIN_DAYS LOGS_DIR SPOOL_DIR
+spoold_env
 cd "$TRASH" || exit 1
 
 cat >spoold.conf <<CONF

@@ -24,12 +24,8 @@
 # SPOOLD_CRASH_FILES=N changes the size (ASan+UBSan builds use fewer
 # files by default; they must still be killed at least 5 times).
 . tests/integration/testlib
-CTL="$BIN/spoolctl"
-D="$BIN/spoold"
-export SPOOLD_SCHEMA_DIR="$TOP/schemas"
+spoold_env
 export SPOOLD_FDMS_TIMEOUT_MS=3000
-unset SPOOLD_CONF DATABASE_URL FDMS_ENV FDMS_BASE_URL FDMS_ENCRYPTION_KEY \
-    NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID SPOOL_DIR LOGS_DIR
 
 # Sanitized binaries are slower: fewer files, fewer kills required.
 if grep -q __asan_init "$D" 2>/dev/null; then

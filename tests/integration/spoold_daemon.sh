@@ -11,12 +11,8 @@
 # receipt stops the device across runs and resync until the block is
 # lifted.  FDMS's ledger holds every receipt once, in order.
 . tests/integration/testlib
-CTL="$BIN/spoolctl"
-D="$BIN/spoold"
-export SPOOLD_SCHEMA_DIR="$TOP/schemas"
+spoold_env
 export SPOOLD_FDMS_TIMEOUT_MS=3000
-unset SPOOLD_CONF DATABASE_URL FDMS_ENV FDMS_BASE_URL FDMS_ENCRYPTION_KEY \
-    NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID SPOOL_DIR LOGS_DIR
 SPID=
 NPID=
 cleanup() {

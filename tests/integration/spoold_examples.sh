@@ -6,10 +6,7 @@
 # error/ with results whose hashes chain and whose signatures verify, and
 # the simulator's ledger equals the journal (tests/integration/invariants.py).
 . tests/integration/testlib
-CTL="$BIN/spoolctl"
-D="$BIN/spoold"
-export SPOOLD_SCHEMA_DIR="$TOP/schemas"
-unset SPOOLD_CONF DATABASE_URL FDMS_ENV FDMS_BASE_URL FDMS_ENCRYPTION_KEY
+spoold_env
 start_sim || { fail "simulator"; finish; exit 1; }
 cd "$TRASH" || exit 1
 

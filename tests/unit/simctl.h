@@ -12,6 +12,7 @@
 #define TESTS_SIMCTL_H
 
 #include <ftw.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -191,6 +192,38 @@ faults_clear(void)
 	buf_init(&b, 65536);
 	CHECK_INT(sim_http("DELETE", "/_sim/fault", NULL, &b), 200);
 	buf_free(&b);
+}
+
+/*
+ * The test receipt both live tests submit: the §8 sale (bread exempt,
+ * soap at 15.5%, 16.55 cash) with the given numbers, invoice number and
+ * date. bread_total "5.00" makes it valid; anything else makes FDMS flag
+ * it Red (RCPT019/024/027).
+ */
+static inline void
+sim_test_receipt(char *doc, size_t len, int64_t counter, int64_t global,
+    const char *invoice, const char *date, const char *bread_total)
+{
+	snprintf(doc, len,
+	    "{\"receiptType\":\"FiscalInvoice\",\"receiptCurrency\":\"USD\","
+	    "\"receiptCounter\":%" PRId64 ",\"receiptGlobalNo\":%" PRId64 ","
+	    "\"invoiceNo\":\"%s\",\"receiptDate\":\"%s\","
+	    "\"receiptLinesTaxInclusive\":true,\"receiptLines\":["
+	    "{\"receiptLineType\":\"Sale\",\"receiptLineNo\":1,"
+	    "\"receiptLineHSCode\":\"12345678\",\"receiptLineName\":\"Bread\","
+	    "\"receiptLinePrice\":5.00,\"receiptLineQuantity\":1,"
+	    "\"receiptLineTotal\":%s,\"taxID\":1},"
+	    "{\"receiptLineType\":\"Sale\",\"receiptLineNo\":2,"
+	    "\"receiptLineHSCode\":\"87654321\",\"receiptLineName\":\"Soap\","
+	    "\"receiptLinePrice\":11.55,\"receiptLineQuantity\":1,"
+	    "\"receiptLineTotal\":11.55,\"taxPercent\":15.5,\"taxID\":517}],"
+	    "\"receiptTaxes\":[{\"taxID\":1,\"taxAmount\":0,"
+	    "\"salesAmountWithTax\":5.00},{\"taxID\":517,\"taxPercent\":15.5,"
+	    "\"taxAmount\":1.55,\"salesAmountWithTax\":11.55}],"
+	    "\"receiptPayments\":[{\"moneyTypeCode\":\"Cash\","
+	    "\"paymentAmount\":16.55}],\"receiptTotal\":16.55,"
+	    "\"receiptPrintForm\":\"Receipt48\"}",
+	    counter, global, invoice, date, bread_total);
 }
 
 #endif

@@ -246,26 +246,14 @@ next_receipt(struct dev *d, struct buf *wire)
 		now = d->last_date + 1;
 	d->last_date = now;
 	timeutil_format_local(now, date);
-	snprintf(doc, sizeof(doc),
-	    "{\"receiptType\":\"FiscalInvoice\",\"receiptCurrency\":\"USD\","
-	    "\"receiptCounter\":%" PRId64 ",\"receiptGlobalNo\":%" PRId64 ","
-	    "\"invoiceNo\":\"INV-%" PRId64 "-%" PRId64 "\",\"receiptDate\":\"%s\","
-	    "\"receiptLinesTaxInclusive\":true,\"receiptLines\":["
-	    "{\"receiptLineType\":\"Sale\",\"receiptLineNo\":1,"
-	    "\"receiptLineHSCode\":\"12345678\",\"receiptLineName\":\"Bread\","
-	    "\"receiptLinePrice\":5.00,\"receiptLineQuantity\":1,"
-	    "\"receiptLineTotal\":5.00,\"taxID\":1},"
-	    "{\"receiptLineType\":\"Sale\",\"receiptLineNo\":2,"
-	    "\"receiptLineHSCode\":\"87654321\",\"receiptLineName\":\"Soap\","
-	    "\"receiptLinePrice\":11.55,\"receiptLineQuantity\":1,"
-	    "\"receiptLineTotal\":11.55,\"taxPercent\":15.5,\"taxID\":517}],"
-	    "\"receiptTaxes\":[{\"taxID\":1,\"taxAmount\":0,"
-	    "\"salesAmountWithTax\":5.00},{\"taxID\":517,\"taxPercent\":15.5,"
-	    "\"taxAmount\":1.55,\"salesAmountWithTax\":11.55}],"
-	    "\"receiptPayments\":[{\"moneyTypeCode\":\"Cash\","
-	    "\"paymentAmount\":16.55}],\"receiptTotal\":16.55,"
-	    "\"receiptPrintForm\":\"Receipt48\"}",
-	    d->counter + 1, d->global + 1, d->id, d->global + 1, date);
+	{
+		char inv[64];
+
+		snprintf(inv, sizeof(inv), "INV-%" PRId64 "-%" PRId64, d->id,
+		    d->global + 1);
+		sim_test_receipt(doc, sizeof(doc), d->counter + 1, d->global + 1,
+		    inv, date, "5.00");
+	}
 	findings_clear(&f);
 	if ((t = jsonrx_parse(doc, strlen(doc), JSONRX_MAX_SIZE, &f)) == NULL)
 		return -1;
