@@ -50,6 +50,9 @@ ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS)
              $(SANFLAGS) -Ilib $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm
+# The audit verifies signatures on a thread pool (lib/spool/audit.c).
+ALL_CFLAGS += -pthread
+LIBS += -pthread
 
 LIB_SRC  := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
@@ -61,6 +64,12 @@ SPOOLD_SRC   := spoold/spoold.c
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/t/%)
+# Benchmarks (tests/bench/bench_*.c): built and run at a small size by
+# make check like the unit tests (so they never rot; no timing is
+# asserted anywhere), at full size by make bench.
+BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/t/%)
+UNIT_BIN += $(BENCH_BIN)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/t/replay_%)
 
@@ -93,6 +102,10 @@ $(B)/t/test_%: $(B)/tests/unit/test_%.o $(LIBA)
 # Fuzz harnesses built as plain programs that replay files (corpus and
 # crash regressions) through LLVMFuzzerTestOneInput; see tests/fuzz/README.
 $(B)/t/replay_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay_main.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/t/bench_%: $(B)/tests/bench/bench_%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -145,6 +158,13 @@ install: all
 	install -m 0644 docs/man/spoold.8 docs/man/spoolctl.8 \
 	  $(DESTDIR)$(PREFIX)/share/man/man8/
 
+# Full-size benchmarks (e.g. the audit over 100,000 signed receipts);
+# BENCH_ARGS are passed to every benchmark program.
+.PHONY: bench
+BENCH_ARGS ?= --full
+bench: all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b $(BENCH_ARGS) || exit 1; done
+
 demo: all
 	@scripts/demo
 
@@ -154,4 +174,5 @@ clean:
 # Every object's header dependencies (lib, programs, tests, fuzz harnesses).
 -include $(LIB_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d) \
 	$(SPOOLCTL_SRC:%.c=$(B)/%.d) $(SPOOLD_SRC:%.c=$(B)/%.d) \
-	$(FUZZ_SRC:%.c=$(B)/%.d) $(B)/tests/fuzz/replay_main.d
+	$(FUZZ_SRC:%.c=$(B)/%.d) $(B)/tests/fuzz/replay_main.d \
+	$(BENCH_SRC:tests/bench/%.c=$(B)/tests/bench/%.d)

@@ -22,6 +22,11 @@ int	cmd_inspect(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_migrate(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_backup(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_reprocess(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_restore(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_audit(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_pre_golive(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_close_day(const struct spoolctl_globals *, int argc, char **argv);
+int	cmd_export(const struct spoolctl_globals *, int argc, char **argv);
 /* cmd_device.c */
 int	cmd_register(const struct spoolctl_globals *, int argc, char **argv);
 int	cmd_config(const struct spoolctl_globals *, int argc, char **argv);

@@ -525,9 +525,8 @@ rejected_file(const char *name)
 	return admin_reprocess_name_refused(name) == NULL;
 }
 
-/* The real user, for the log: name, or the uid in decimal. */
-static void
-who(char *buf, size_t len)
+void
+admin_who(char *buf, size_t len)
 {
 	struct passwd *pw;
 	uid_t uid = getuid();
@@ -608,7 +607,7 @@ admin_reprocess(const struct config_device *dev, char **names,
 	size_t n, i, failed = 0;
 	int errfd, inboxfd;
 
-	who(user, sizeof(user));
+	admin_who(user, sizeof(user));
 	if ((errfd = fsutil_open_dir(dev->error_dir, 0)) == -1) {
 		fprintf(stderr, "spoolctl reprocess: device %s: %s: %s\n",
 		    dev->name, dev->error_dir, strerror(errno));

@@ -52,6 +52,9 @@ int	admin_backup(const struct config *cfg, const char *dir,
 int	admin_reprocess(const struct config_device *dev, char **names,
 	    size_t nnames, bool all, FILE *out);
 
+/* The real user, for the logs: login name, or "uid N". */
+void	admin_who(char *buf, size_t len);
+
 /* -- Pure helpers -------------------------------------------------------- */
 
 /* 1 if name is exactly db_YYYYMMDD_HHMMSS.sqlite3 (a plausible time). */

@@ -634,8 +634,9 @@ confirm_day(struct devadmin *a, int64_t day_no, const char *opid, FILE *out,
 	if (store_day_update(a->store, a->dev->device_id, day_no, &u) !=
 	    STORE_OK)
 		return fail(a, "journal: %s", store_errmsg(a->store));
-	fprintf(out, "fiscal day %lld opened at %s\n", (long long)day_no,
-	    opened);
+	fprintf(out, "fiscal day %lld opened at %s%s\n", (long long)day_no,
+	    opened, strcmp(opid, "offline") == 0 ? " (Offline mode: opened "
+	    "locally, FDMS learns of it from the day's SubmitFile)" : "");
 	return EXIT_OK;
 }
 
@@ -650,7 +651,7 @@ devadmin_open_day(struct devadmin *a, const char *opened_at, FILE *out)
 	struct tm tm;
 	char now[20];
 	int64_t day_no = 1;
-	bool have_day = false;
+	bool have_day = false, offline;
 	int rc = EXIT_FAIL;
 
 	if (opened_at != NULL && timeutil_parse_local(opened_at, &tm) == -1) {
@@ -665,6 +666,7 @@ devadmin_open_day(struct devadmin *a, const char *opened_at, FILE *out)
 	if (rc != EXIT_OK)
 		goto out;
 	rc = EXIT_FAIL;
+	offline = is_offline(a);
 
 	if (store_day_get(a->store, a->dev->device_id, 0, &day) == STORE_OK) {
 		have_day = true;
@@ -680,6 +682,20 @@ devadmin_open_day(struct devadmin *a, const char *opened_at, FILE *out)
 		/* Journaled but never confirmed: resend the same day. */
 		day_no = day.day_no;
 		snprintf(now, sizeof(now), "%s", day.opened);
+	} else if (offline) {
+		/* FDMS answers GetStatus with DEV01 for Offline devices. */
+		day_no = (have_day ? day.day_no : 0) + 1;
+		if (opened_at != NULL)
+			snprintf(now, sizeof(now), "%s", opened_at);
+		else
+			timeutil_format_local(time(NULL), now);
+		if (store_day_open(a->store, a->dev->device_id, day_no, now) !=
+		    STORE_OK) {
+			fail(a, "journal: %s", store_errmsg(a->store));
+			if (have_day)
+				store_day_free(&day);
+			goto out;
+		}
 	} else {
 		if (get_status(a, id, &st) != FDMS_OK) {
 			print_result(a, "GetStatus", &st.res);
@@ -720,7 +736,7 @@ devadmin_open_day(struct devadmin *a, const char *opened_at, FILE *out)
 	if (have_day)
 		store_day_free(&day);
 
-	if (is_offline(a)) {
+	if (offline) {
 		/* Offline devices open locally; FDMS learns with SubmitFile. */
 		rc = confirm_day(a, day_no, "offline", out, now);
 		goto out;

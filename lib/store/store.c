@@ -512,6 +512,19 @@ store_day_update(struct store *s, int64_t id, int64_t day_no,
 	return s->ops->day_update(s, id, day_no, u);
 }
 
+int
+store_day_request_close(struct store *s, int64_t id, int64_t day_no,
+    const char *request, const char *hash, const char *signature)
+{
+	const char *op = "day close request";
+
+	NEED(id > 0 && day_no > 0, "device ID and day number must be positive");
+	NEED(!empty(request) && !empty(hash) && !empty(signature),
+	    "request, hash and signature are required");
+	return s->ops->day_request_close(s, id, day_no, request, hash,
+	    signature);
+}
+
 /* -- receipts ----------------------------------------------------------- */
 
 int
@@ -648,6 +661,19 @@ store_receipts_each(struct store *s, int64_t id, int64_t day_no,
 	return s->ops->receipts_each(s, id, day_no, cb, arg);
 }
 
+int
+store_receipts_filed(struct store *s, int64_t id, int64_t day_no,
+    const char *operation_id, int64_t *n)
+{
+	const char *op = "receipts filed";
+
+	if (n != NULL)
+		*n = 0;
+	NEED(id > 0 && day_no > 0, "device ID and day number must be positive");
+	NEED(!empty(operation_id), "no operation ID");
+	return s->ops->receipts_filed(s, id, day_no, operation_id, n);
+}
+
 /* -- status and maintenance -------------------------------------------- */
 
 int
@@ -681,6 +707,15 @@ store_backup(struct store *s, const char *path)
 
 	NEED(!empty(path), "no destination");
 	return s->ops->backup(s, path);
+}
+
+int
+store_restore_from(struct store *s, const char *path)
+{
+	const char *op = "restore";
+
+	NEED(!empty(path), "no backup to restore from");
+	return s->ops->restore_from(s, path);
 }
 
 const char *

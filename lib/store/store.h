@@ -250,6 +250,18 @@ struct store_day_update {
 /* Set the status and the given fields.  A closed day is final (REFUSED). */
 int		 store_day_update(struct store *, int64_t device_id,
 		    int64_t day_no, const struct store_day_update *);
+/*
+ * A new close request for the day (spoolctl close-day, fdms-reference
+ * §2.8): status close_requested with the request as sent (CloseDay body,
+ * or for an Offline device the SubmitFile footer), its hash and
+ * signature.  The previous attempt's close_operation_id, fdms_answer,
+ * closed and error_code are cleared: they belong to that attempt.
+ * STORE_REFUSED unless the day is open or close_failed: a close in
+ * progress is never replaced, a closed day is final.
+ */
+int		 store_day_request_close(struct store *, int64_t device_id,
+		    int64_t day_no, const char *request, const char *hash,
+		    const char *signature);
 
 /* -- Receipts ----------------------------------------------------------- */
 
@@ -355,6 +367,16 @@ int		 store_receipt_failed(struct store *, int64_t device_id,
 typedef int	(*store_receipt_cb)(const struct store_receipt *, void *arg);
 int		 store_receipts_each(struct store *, int64_t device_id,
 		    int64_t day_no, store_receipt_cb cb, void *arg);
+/*
+ * Offline mode: FDMS took the day's receipts in SubmitFile documents and
+ * processed them; it gives no receiptID per receipt.  Every receipt of
+ * day_no still signed or submitting becomes submitted with
+ * fdms_receipt_id 0 (the mark of a receipt delivered by file), the file's
+ * operation_id and answered_at now, so it no longer counts as pending.
+ * *n (may be NULL) gets how many changed.
+ */
+int		 store_receipts_filed(struct store *, int64_t device_id,
+		    int64_t day_no, const char *operation_id, int64_t *n);
 
 /* -- Status and maintenance -------------------------------------------- */
 
@@ -377,6 +399,19 @@ int		 store_integrity_check(struct store *);
  * -wal), created 0600, synced, and integrity-checked before returning.
  */
 int		 store_backup(struct store *, const char *path);
+/*
+ * Replace everything in the journal behind the store with the SQLite
+ * database at path (a backup; opened read-only, never changed), through
+ * the online backup API INTO this connection: the journal's file is never
+ * replaced, so no -wal or -shm of another file can end up beside it.  The
+ * copy is one write transaction of the journal (all of it or nothing),
+ * durable on return; then the WAL is checkpointed into the file and the
+ * result integrity-checked.  The caller has checked that path is the
+ * journal it wants (open READONLY, store_integrity_check, store_version)
+ * and keeps every other writer out (spoolctl restore holds spoold's
+ * locks).  Not inside store_begin, not on a read-only store.
+ */
+int		 store_restore_from(struct store *, const char *path);
 
 /* -- The configuration's view (store_config.c) ------------------------- */
 

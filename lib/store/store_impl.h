@@ -67,6 +67,11 @@ struct store_ops {
 		    struct store_stats *);
 	int	(*integrity)(struct store *);
 	int	(*backup)(struct store *, const char *);
+	int	(*day_request_close)(struct store *, int64_t, int64_t,
+		    const char *, const char *, const char *);
+	int	(*receipts_filed)(struct store *, int64_t, int64_t,
+		    const char *, int64_t *);
+	int	(*restore_from)(struct store *, const char *);
 };
 
 struct store {

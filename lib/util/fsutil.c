@@ -788,3 +788,92 @@ fsutil_drop_moved_twin(int dirfd, const char *name, const int *targets,
 	}
 	return 0;
 }
+
+int
+fsutil_each_entry(int dirfd, int (*cb)(const char *, void *), void *arg,
+    char *err, size_t errlen)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0, saved = 0;
+
+	/* A descriptor of our own: fdopendir takes it and its offset. */
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || (d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		if (fd != -1)
+			(void)close(fd);	/* a directory */
+		snprintf(err, errlen, "read the directory: %s",
+		    strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if ((saved = errno) != 0) {
+				snprintf(err, errlen, "read the directory: %s",
+				    strerror(saved));
+				rc = -1;
+			}
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((rc = cb(de->d_name, arg)) != 0)
+			break;
+	}
+	(void)closedir(d);		/* read-only */
+	if (rc == -1 && saved != 0)
+		errno = saved;
+	return rc;
+}
+
+enum fsentry_type
+fsutil_entry_type(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (!valid_name(name)) {
+		errno = EINVAL;
+		return FSENTRY_ERROR;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? FSENTRY_NONE : FSENTRY_ERROR;
+	return S_ISREG(st.st_mode) ? FSENTRY_REGULAR : FSENTRY_OTHER;
+}
+
+enum fsread_status
+fsutil_read_at(int dirfd, const char *name, size_t max, char **out,
+    size_t *len, char *err, size_t errlen)
+{
+	enum fsread_status rc;
+	char e[256];
+	int fd, saved;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = fsutil_openat_nofollow(dirfd, name)) == -1) {
+		saved = errno;
+		snprintf(err, errlen, "%s: %s", valid_name(name) ? name :
+		    "(invalid name)", strerror(saved));
+		errno = saved;
+		if (saved == ELOOP)
+			return FSREAD_SYMLINK;
+		return fsutil_errno_is_resource(saved) ? FSREAD_RESOURCE :
+		    FSREAD_OPEN;
+	}
+	rc = fsutil_read_fd(fd, max, out, len, e, sizeof(e));
+	if (rc != FSREAD_OK)
+		snprintf(err, errlen, "%s: %s", name, e);
+	/* Read-only descriptor: close cannot lose data; still checked. */
+	if (close(fd) == -1 && rc == FSREAD_OK) {
+		snprintf(err, errlen, "%s: close: %s", name, strerror(errno));
+		free(*out);
+		*out = NULL;
+		*len = 0;
+		rc = FSREAD_IO;
+	}
+	return rc;
+}

@@ -189,4 +189,35 @@ int		 fsutil_lock(const char *path, int *fd, char *err,
 #define FSUTIL_TEST_FAIL_FSYNC		0x02
 void		 fsutil_test_set(int flags);
 
+/*
+ * Directory listing and lookups for readers of a spool directory (the
+ * audit): nothing is opened but the directory, nothing followed.
+ *
+ * fsutil_each_entry calls cb(name, arg) for every entry of dirfd except
+ * "." and "..", in directory order (unsorted); cb returns 0 to go on, a
+ * positive value to stop the walk, which is then returned.  0 when every
+ * entry was seen, -1 with errno and err when the directory could not be
+ * read.
+ * dirfd's own offset is not moved.
+ */
+int		 fsutil_each_entry(int dirfd,
+		    int (*cb)(const char *name, void *arg), void *arg,
+		    char *err, size_t errlen);
+
+/* What name is in dirfd, without following a symbolic link. */
+enum fsentry_type {
+	FSENTRY_NONE = 0,	/* no such entry */
+	FSENTRY_REGULAR,	/* a regular file */
+	FSENTRY_OTHER,		/* a directory, link, FIFO, device, socket */
+	FSENTRY_ERROR		/* cannot tell (errno), or an invalid name */
+};
+enum fsentry_type fsutil_entry_type(int dirfd, const char *name);
+
+/*
+ * fsutil_read_file for the entry name of dirfd (opened the untrusted way:
+ * no symbolic link, no FIFO, regular files only, size cap); err names it.
+ */
+enum fsread_status fsutil_read_at(int dirfd, const char *name, size_t max,
+		    char **out, size_t *len, char *err, size_t errlen);
+
 #endif

@@ -270,7 +270,11 @@ class TestSimModuleVectors(unittest.TestCase):
         self.assertEqual(faults.Rule("*=hang").arg, 60000)
         self.assertEqual(faults.Rule("ping:%3=drop").every, 3)
         self.assertEqual(faults.Rule("1-5=503/9").arg, 9)
-        for bad in ("Nope:1=500", "0=500", "3=200", "1=explode", "5-2=500", "3"):
+        r = faults.Rule("1=close-fail/BadCertificateSignature")
+        self.assertEqual((r.endpoint, r.action, r.arg),
+                         ("CloseDay", "close-fail", "BadCertificateSignature"))
+        for bad in ("Nope:1=500", "0=500", "3=200", "1=explode", "5-2=500", "3",
+                    "1=close-fail/Nope", "Ping:1=close-fail/InternalError"):
             with self.subTest(bad), self.assertRaises(faults.FaultError):
                 faults.Rule(bad)
 
@@ -1268,6 +1272,24 @@ class TestFaults(Base):
         self.add("*=500")
         self.assertEqual(sim_call("GET", "fault").status, 200)
 
+    def test_close_fail_forces_the_outcome(self):
+        d = self.device()
+        self.good(d)
+        self.add("CloseDay@%d:1=close-fail/countersmismatch" % d.id)
+        r, _, _ = d.close_day()
+        self.assertEqual(r.status, 200, r)
+        s = d.wait_status().json
+        self.assertEqual((s["fiscalDayStatus"], s["fiscalDayClosingErrorCode"]),
+                         ("FiscalDayCloseFailed", "CountersMismatch"), s)
+        # The same, correct request closes once the rule has fired.
+        r, _, _ = d.close_day()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(d.wait_status().json["fiscalDayStatus"], "FiscalDayClosed")
+        rules = sim_call("GET", "fault").json["rules"]
+        self.assertEqual((rules[0]["seen"], rules[0]["fired"]), (2, 1))
+        for bad in ("CloseDay:1=close-fail/Nope", "Ping:1=close-fail/CountersMismatch"):
+            self.assertEqual(sim_call("POST", "fault", bad).status, 400, bad)
+
 
 # ====================================================================== offline files
 
@@ -1329,6 +1351,10 @@ class TestOffline(Base):
         led = sim_call("GET", "ledger/%d" % d.id).json["receipts"]
         self.assertEqual([(x["receiptGlobalNo"], x["source"]) for x in led],
                          [(1, "SubmitFile"), (2, "SubmitFile")])
+        fl = sim_call("GET", "files/%d" % d.id).json["files"]
+        self.assertEqual([(f["fileSequence"], f["status"], f["hasFooter"], f["operationID"])
+                          for f in fl], [(1, "CompleteSuccessful", True, r.json["operationID"])])
+        self.assertEqual(fl[0]["body"], tk.dumps(doc))
         # day 2 as base64, then the same file again for the closed day: FILE04
         d.day_no, d.opened, d.counter, d.receipts, d.prev_hash = 2, tk.now_local(), 0, [], None
         doc2 = self.file_doc(d, [d.make([("C", "1.00", "1", 1, None)])])

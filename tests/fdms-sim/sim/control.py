@@ -37,6 +37,18 @@ class ControlMixin:
                             "receipt": as_received, "requestBody": rec["request"]})
             return {"deviceID": device_id, "receipts": out}
 
+    def files(self, device_id):
+        """Every SubmitFile document of the device as received (the body text),
+        with its processing state, in upload order."""
+        with self.lock:
+            self.device(device_id)
+            return {"deviceID": device_id, "files": [
+                {"fileID": f["file_id"], "operationID": f["operation_id"],
+                 "fiscalDayNo": f["day_no"], "fileSequence": f["seq"],
+                 "status": f["status"], "error": f["error"],
+                 "hasFooter": bool(f["has_footer"]), "body": f["body"]}
+                for f in self.store.files_of(device_id)]}
+
     def state(self, device_id):
         with self.lock:
             dev = self.device(device_id)

@@ -21,6 +21,11 @@ Grammar (whitespace-free; several rules may be given separated by ';',
             | 'commit-drop'   process the request normally (state committed),
                               then close before sending any byte of the reply
             | 'delay/' MS     process normally, answer MS milliseconds late
+            | 'close-fail/' CODE
+                              CloseDay only: accept and process the close
+                              normally, but let it end FiscalDayCloseFailed
+                              with fiscalDayClosingErrorCode CODE (one of
+                              CLOSE_CODES) whatever the checks say
 
 Counting: each rule counts the requests that match its TARGET from the
 moment it is added (the /_sim endpoints are never counted or faulted).
@@ -38,8 +43,15 @@ _EP = {e.lower(): e for e in ENDPOINTS}
 RULE_RE = re.compile(
     r"^(?:(?P<target>[A-Za-z*]*(?:@\d+)?):)?"
     r"(?P<when>\d+|\d+-\d+|\d+\+|\*|%\d+)="
-    r"(?P<action>\d{3}(?:/\d+)?|drop|reset|hang(?:/\d+)?|commit-drop|delay/\d+)$",
+    r"(?P<action>\d{3}(?:/\d+)?|drop|reset|hang(?:/\d+)?|commit-drop|delay/\d+"
+    r"|close-fail/[A-Za-z]+)$",
     re.I)
+
+
+# fiscalDayClosingErrorCode values a 'close-fail' rule may force (ref §6.5).
+CLOSE_CODES = ["BadCertificateSignature", "MissingReceipts",
+               "ReceiptsWithValidationErrors", "CountersMismatch", "InternalError"]
+_CC = {c.lower(): c for c in CLOSE_CODES}
 
 
 class FaultError(ValueError):
@@ -82,6 +94,19 @@ class Rule:
             raise FaultError("bad request range in %r" % text)
         action = m.group("action").lower()
         self.arg = None
+        if action.startswith("close-fail/"):
+            code = action.partition("/")[2]
+            if code not in _CC:
+                raise FaultError("close-fail needs one of %s in %r"
+                                 % (", ".join(CLOSE_CODES), text))
+            if self.endpoint not in (None, "CloseDay"):
+                raise FaultError("close-fail applies to CloseDay only in %r" % text)
+            self.endpoint = "CloseDay"
+            self.action = "close-fail"
+            self.arg = _CC[code]
+            self.seen = 0
+            self.fired = 0
+            return
         if action[0].isdigit():
             status, _, arg = action.partition("/")
             self.action = "status"

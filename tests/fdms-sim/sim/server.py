@@ -301,7 +301,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise ApiError(405, "Method %s is not allowed here" % self.command,
                                    headers={"Allow": arg})
                 raise BadRequest({"deviceID": ["The value '%s' is not valid." % arg]})
-            status, out = 200, self.fdms(r, body, url.query, op_id)
+            forced = fault.arg if fault is not None and fault.action == "close-fail" else None
+            status, out = 200, self.fdms(r, body, url.query, op_id, forced)
         except ApiError as e:
             status, out = e.status, e
         except Exception as e:  # noqa: BLE001 - an FDMS 500, and say why on stderr
@@ -344,7 +345,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise BadRequest(missing)
         return h
 
-    def fdms(self, r, body, query, op_id):
+    def fdms(self, r, body, query, op_id, forced_close=None):
         sim = self.server.sim
         ep, dev = r.endpoint, r.device
         if ep == "GetServerCertificate":
@@ -372,7 +373,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise BadRequest({"$": ["The request body is not UTF-8."]}) from None
             return sim.submit_receipt(dev, h, self.json_body(body), text)
         if ep == "CloseDay":
-            return sim.close_day(dev, h, self.json_body(body))
+            return sim.close_day(dev, h, self.json_body(body), forced_close)
         if ep == "IssueCertificate":
             return sim.issue_certificate(dev, h, self.json_body(body))
         if ep == "Ping":
@@ -411,6 +412,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return 200, {"rules": self.server.faults.describe()}
         elif low[:1] == ["ledger"] and m == "GET":
             return 200, sim.ledger(dev_id(1))
+        elif low[:1] == ["files"] and m == "GET":
+            return 200, sim.files(dev_id(1))
         elif low[:1] == ["state"] and m == "GET":
             return 200, sim.state(dev_id(1))
         elif low[:1] == ["config"] and m in ("PUT", "POST"):
