@@ -20,7 +20,8 @@ PKGS := libcurl openssl sqlite3 libxml-2.0 libcjson inih
 
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
-             test -d /usr/share/json-schema-test-suite/tests/draft7 && echo yes)
+             test -d /usr/share/json-schema-test-suite/tests/draft7 && \
+             test -x /usr/bin/fiu-run && test -x /usr/bin/faketime && echo yes)
 ifneq ($(DEPS_OK),yes)
 $(info spoold: installing missing build dependencies (scripts/install-deps))
 DEPS_RC := $(shell scripts/install-deps >&2; echo $$?)
@@ -28,6 +29,16 @@ ifneq ($(DEPS_RC),0)
 $(error scripts/install-deps failed; see the messages above)
 endif
 endif
+endif
+
+# Test hooks (named crash points, lib/util/testhook.h) exist only in test
+# builds: the sanitizer build of make check and the fault build of
+# make check-fault.  Release builds (make, make install) never have them.
+TEST_HOOKS ?=
+ifneq ($(SANITIZE)$(TEST_HOOKS),)
+HOOKFLAGS := -DSPOOLD_TEST_HOOKS
+else
+HOOKFLAGS :=
 endif
 
 ifeq ($(SANITIZE),)
@@ -47,7 +58,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
              -DSPOOLD_SCHEMA_DIR='"$(PREFIX)/share/spoold/schemas"' \
-             $(SANFLAGS) -Ilib $(PKG_CFLAGS) -MMD -MP
+             $(SANFLAGS) $(HOOKFLAGS) -Ilib $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm
 # The audit verifies signatures on a thread pool (lib/spool/audit.c).
@@ -129,6 +140,15 @@ check:
 
 export SUMMARY
 
+# The fault suite (tests/fault/*.sh, docs/testing.md) at full size, against
+# a build with the test hooks; ends with the summary table.  make check
+# runs the same scenarios reduced.
+.PHONY: check-fault
+check-fault:
+	@$(MAKE) --no-print-directory B=build-fault TEST_HOOKS=1 check-build
+	@SPOOLD_BIN=$(abspath build-fault/bin) BUILD_DIR=$(abspath build-fault) \
+	  SPOOLD_FAULT_FULL=1 tests/run-fault
+
 # libFuzzer: clang only. Each harness runs FUZZ_SECONDS; new crashes land in
 # tests/fuzz/crashes/<target>/ and are replayed by `make check` from then on.
 FUZZ_B := build-fuzz
@@ -169,7 +189,7 @@ demo: all
 	@scripts/demo
 
 clean:
-	rm -rf build build-san build-clang build-fuzz bin .check-summary
+	rm -rf build build-san build-clang build-fuzz build-fault bin .check-summary
 
 # Every object's header dependencies (lib, programs, tests, fuzz harnesses).
 -include $(LIB_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%.d) \

@@ -27,6 +27,8 @@ from cryptography import x509
 
 D = decimal.Decimal
 bad = []
+# For the fault suite's summary table (tests/fault/faultlib).
+count = {"lost": 0, "duplicated": 0, "order": 0}
 def problem(fmt, *a):
     bad.append(fmt % a)
 
@@ -54,6 +56,7 @@ for name, h, kind in man:
     got = where.get(h, [])
     want = "error" if kind == "bad" else "done"
     if len(got) != 1:
+        count["lost" if not got else "duplicated"] += 1
         problem("I1: %s is %d times in done/ and error/: %s", name,
                 len(got), got)
     elif got[0][0] != want:
@@ -102,6 +105,7 @@ for (g, day, ctr, hsh, sig, prev_hash, wire_json, src, src_sha, state,
         if g != 1:
             problem("I4: the first global number is %d", g)
     elif g != prev[0] + 1:
+        count["order"] += 1
         problem("I4: global number %d follows %d", g, prev[0])
     if prev is None or day != prev[1]:
         if ctr != 1 or prev_hash is not None:
@@ -109,8 +113,10 @@ for (g, day, ctr, hsh, sig, prev_hash, wire_json, src, src_sha, state,
                     "previous hash %r", g, day, ctr, prev_hash)
     else:
         if ctr != prev[2] + 1:
+            count["order"] += 1
             problem("I4: receipt %d: counter %d after %d", g, ctr, prev[2])
         if prev_hash != prev[3]:
+            count["order"] += 1
             problem("I4: receipt %d: previous hash %r, the previous "
                     "receipt's is %r", g, prev_hash, prev[3])
     w = json.loads(wire_json, parse_float=D)
@@ -162,9 +168,14 @@ ctx = ssl.create_default_context(cafile=ca)
 led = json.load(urllib.request.urlopen("%s/_sim/ledger/%d" % (url, DEV),
     context=ctx))["receipts"]
 if len(led) != len(rows):
+    if len(led) > len(rows):
+        count["duplicated"] += len(led) - len(rows)
+    else:
+        count["lost"] += len(rows) - len(led)
     problem("I5: FDMS holds %d receipts, the journal %d", len(led), len(rows))
 for x, r in zip(led, rows):
     if (x["receiptGlobalNo"], x["hash"], x["receiptID"]) != (r[0], r[3], r[10]):
+        count["order"] += 1
         problem("I5: FDMS has %s %s %s where the journal has %s %s %s",
                 x["receiptGlobalNo"], x["hash"], x["receiptID"], r[0], r[3],
                 r[10])
@@ -174,6 +185,8 @@ for x, r in zip(led, rows):
         problem("I5: receipt %d: %s", r[0], x["validationErrors"])
 print("%d receipts journaled, %d in the ledger, %d in error/" % (len(rows),
       len(led), len([n for n in names["error"] if not n.endswith(REPLY)])))
+print("COUNTS lost=%d duplicated=%d order=%d" % (count["lost"],
+      count["duplicated"], count["order"]))
 for b in bad[:30]:
     print("BAD", b)
 if len(bad) > 30:
