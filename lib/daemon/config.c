@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -116,6 +117,8 @@ static const struct key keys[] = {
 	{ "inotify", T_BOOL, G(inotify), NULL, ALL("yes"), 0, 0 },
 	{ "admin_listen", T_STR, G(admin_listen), NULL, NONE, 0, 0 },
 	{ "admin_token", T_STR, G(admin_token), "SECRET_KEY", NONE, 0, 0 },
+	/* Started as root: the account to drop to (daemon/privdrop.h). */
+	{ "user", T_STR, G(user), "SPOOLD_USER", NONE, 0, 0 },
 
 	/* deviceID is printed as 10 digits in the certificate CN. */
 	{ "device_id", T_INT, D(device_id), "FDMS_DEVICE_ID", NONE,
@@ -597,7 +600,7 @@ handler(void *user, const char *section_unused, const char *name,
 }
 
 static int
-read_file(const char *path, char **text, size_t *len,
+read_file(const char *path, char **text, size_t *len, unsigned int *mode,
     struct config_problems *p)
 {
 	struct stat st;
@@ -647,6 +650,7 @@ read_file(const char *path, char **text, size_t *len,
 	}
 	(void)close(fd);	/* read-only: nothing to lose */
 	buf[got] = '\0';
+	*mode = (unsigned int)st.st_mode;	/* of what we read: no race */
 	*text = buf;
 	*len = got;
 	return 0;
@@ -660,7 +664,8 @@ parse_file(struct parse *ps)
 	int rc, saved_max;
 	bool saved_multi;
 
-	if (read_file(ps->cfg->path, &text, &len, ps->p) == -1)
+	if (read_file(ps->cfg->path, &text, &len, &ps->cfg->path_mode,
+	    ps->p) == -1)
 		return -1;
 	ps->cur = text;
 	ps->end = text + len;
@@ -1104,6 +1109,32 @@ config_check(const struct config *cfg, struct config_problems *p)
 		config_problem_add(p, WHERE("encryption_key"),
 		    "encryption_key", "not a Fernet key (url-safe base64 of "
 		    "32 bytes: 44 characters ending in '=')");
+
+	/*
+	 * Production: the file that holds the Fernet key is no one's to
+	 * read but its owner and group (0640 root:spoold), and no one's to
+	 * change but its owner (it names the journal, the URL and the user).
+	 */
+	if (cfg->env == CONFIG_ENV_PRODUCTION && cfg->path != NULL &&
+	    cfg->path_mode != 0) {
+		const struct origin *ko = origin_of(org, "encryption_key",
+		    GLOBAL);
+
+		if (cfg->encryption_key != NULL && ko != NULL &&
+		    ko->src == SRC_FILE && (cfg->path_mode & S_IROTH))
+			config_problem_add(p, cfg->path, "encryption_key",
+			    "mode %04o: the file holds the encryption key and "
+			    "others can read it; chmod o-rwx (0640 root:spoold "
+			    "or 0600)", cfg->path_mode & 07777);
+		if (cfg->path_mode & (S_IWGRP | S_IWOTH))
+			config_problem_add(p, cfg->path, "", "mode %04o: "
+			    "writable by group or others; chmod go-w",
+			    cfg->path_mode & 07777);
+	}
+
+	if (cfg->user != NULL && getpwnam(cfg->user) == NULL)
+		config_problem_add(p, WHERE("user"), "user", "no such user "
+		    "\"%s\" (getpwnam)", cfg->user);
 
 	if (!timeutil_zone_valid(cfg->timezone))
 		config_problem_add(p, WHERE("timezone"), "timezone",

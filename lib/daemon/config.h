@@ -23,11 +23,13 @@
  * config_load returns, so replacing the pointer swaps the whole
  * configuration at once.
  *
- * Not checked here, because they need the database or key files: file
- * permissions of the database and key (production), and the environment a
- * device is registered in.  The journal (store/) does them through the
- * hook config_set_store_check(); until it is registered, config_check says
- * nothing about them.
+ * Checked here in production: the mode of the configuration file itself
+ * (not readable by others while it holds encryption_key, not writable by
+ * group or others), as read, not as it may be later.  Not checked here,
+ * because they need the database: its permissions (production), and the
+ * environment a device is registered in.  The journal (store/) does
+ * them through the hook config_set_store_check(); until it is
+ * registered, config_check says nothing about them.
  */
 #ifndef DAEMON_CONFIG_H
 #define DAEMON_CONFIG_H
@@ -93,6 +95,8 @@ struct config {
 	bool		 inotify;	/* false: find files by rescans only */
 	const char	*admin_listen;	/* NULL: admin API off */
 	const char	*admin_token;
+	const char	*user;		/* drop root to it; NULL: stay */
+	unsigned int	 path_mode;	/* st_mode of the file read; 0: none */
 	size_t		 ndevices;	/* at least 1 */
 	struct config_device *devices;
 	struct config_origins *origins;

@@ -15,6 +15,8 @@
  * Start-up, in this order (each step needs the one before):
  *   1. configuration loaded and checked (exit 2 on problems);
  *   2. detach unless -f, --once or systemd (see "Detaching");
+ *      then, when `user` is set, root is given up (daemon/privdrop.h)
+ *      before anything below is opened or any inbox file read;
  *   3. logs; the locks <spool_dir>/.spoold.lock and <database>.lock
  *      (flock, held for the process's life: a second spoold on the same
  *      spool or journal refuses to start, anchors B.9 "single instance");
@@ -104,6 +106,7 @@
 #include <openssl/crypto.h>
 
 #include "daemon/config.h"
+#include "daemon/privdrop.h"
 #include "daemon/sdnotify.h"
 #include "fdms/fdms.h"
 #include "io/document.h"
@@ -731,6 +734,8 @@ fixed_change(const struct config *o, const struct config *n)
 		return "encryption_key";
 	if (!same(o->timezone, n->timezone))
 		return "timezone";
+	if (!same(o->user, n->user))
+		return "user";
 	if (o->ndevices != n->ndevices)
 		return "the devices";
 	for (i = 0; i < o->ndevices; i++) {
@@ -1101,10 +1106,18 @@ start(struct loop *l)
 		fprintf(stderr, "spoold: cannot detach: %s\n", strerror(errno));
 		return LOOP_EXIT_FAIL;
 	}
+	/* Root's work ends here: nothing opened yet, no inbox file read. */
+	if (privdrop(l->cfg->user, err, sizeof(err)) == -1) {
+		fprintf(stderr, "spoold: %s\n", err);
+		return LOOP_EXIT_CONFIG;
+	}
 	l->log_stderr = l->opts->foreground;
 	if (log_init(l->cfg->logs_dir, l->opts->foreground,
 	    l->opts->verbose) == -1)
 		l->log_stderr = true;	/* log.c falls back to stderr */
+	if (geteuid() == 0 && l->cfg->env == CONFIG_ENV_PRODUCTION)
+		log_warnx(NULL, "start", "running as root: set user = ACCOUNT "
+		    "in [global] (or run under systemd's User=)");
 	if ((l->sigfd = signals_open()) == -1)
 		return startup_fail(l, LOOP_EXIT_FAIL, "signalfd: %s",
 		    strerror(errno));

@@ -13,7 +13,7 @@
  *   HTTP answer
  *     2xx, body usable                          OK
  *     2xx, body unusable                        RETRY    in doubt
- *     3xx (redirects are never followed)        REJECTED
+ *     3xx (redirects are never followed)        REJECTED (title says so)
  *     408, 429                                  RETRY    not in doubt
  *     other 4xx                                 REJECTED
  *     5xx                                       RETRY    in doubt
@@ -211,6 +211,14 @@ fdms_classify_http(struct fdms_result *res, const struct fdms_raw *raw)
 	res->fail = FDMS_FAIL_HTTP;
 	parse_problem(res, raw->body, raw->body_len);
 	if (st >= 300 && st < 400) {
+		/*
+		 * Say what it is; the body (whatever it claims) and the
+		 * Location are not ours to repeat.  Not followed: a request
+		 * body must never go to a host we were not configured for.
+		 */
+		snprintf(res->title, sizeof(res->title), "a redirect, not "
+		    "followed (fdms_base_url must be FDMS's final URL)");
+		res->detail[0] = '\0';
 		res->cls = FDMS_REJECTED;
 		res->in_doubt = false;
 	} else if (st == 408 || st == 429) {

@@ -16,11 +16,25 @@
  * What "sent" means.  curl does not say whether the server processed a
  * request; we record whether any request byte may have left (pretransfer
  * reached, request or upload bytes counted) and classify a failure after
- * that point as in doubt (fdms_error.c).  Note that curl itself resends a
- * request once, on a fresh connection, when a reused keep-alive connection
- * turns out dead before any answer byte: FDMS may then see the same bytes
- * twice, which is exactly the idempotent resend FDMS promises to answer
- * with the original result, and what our caller would do anyway.
+ * that point as in doubt (fdms_error.c).
+ *
+ * At most once on the wire per call.  libcurl (7.88, and still in 8.x:
+ * Curl_retry_request, no option to turn it off before the proposed
+ * CURLOPT_FORBID_RETRY_ON_REUSE) silently sends a request again, on a new
+ * connection and up to 5 times, when a REUSED keep-alive connection dies
+ * before any answer byte.  That happens exactly when the server read the
+ * request and its answer was lost (or it closed an idle connection as the
+ * request arrived), so FDMS may have processed it: for a state-changing
+ * POST that is a second submission nobody journaled (a second CloseDay
+ * may meet the first one's close in progress and be refused, hiding that
+ * the first was accepted).  The retry is only ever
+ * made for a reused connection, so every state-changing call
+ * (state_changing()) gets a fresh connection (CURLOPT_FRESH_CONNECT) and
+ * closes it afterwards (CURLOPT_FORBID_REUSE, so that no idle connection
+ * per POST piles up); a lost answer then comes back to the caller as an
+ * in-doubt failure, and the caller's resend is journaled.  GETs and Ping
+ * change nothing at FDMS and keep the kept-alive connection; the TLS
+ * session cache keeps the cost of the fresh connections low.
  *
  * State of a call: built (fdms_req_*) -> started (fdms_start: easy handle
  * in the multi handle, or refused at once) -> done (finish(): reply
@@ -572,6 +586,18 @@ add_header(struct fdms_call *c, const char *name, const char *value)
 	return 0;
 }
 
+/*
+ * Does FDMS change state on this call?  Every POST but Ping (which only
+ * records the time of contact, harmless twice).  See "At most once on the
+ * wire" at the top.
+ */
+static bool
+state_changing(enum fdms_op op)
+{
+	return strcmp(fdms_opinfo(op)->method, "POST") == 0 &&
+	    op != FDMS_PING;
+}
+
 static int
 setup_easy(struct fdms_call *c, const struct fdms_device *dev)
 {
@@ -610,6 +636,11 @@ setup_easy(struct fdms_call *c, const struct fdms_device *dev)
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	/* HTTP/1.1 keep-alive: the simplest "what was sent" semantics. */
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	if (state_changing(c->op)) {
+		/* Never a reused connection: no silent resend by curl. */
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+		SET(CURLOPT_FORBID_REUSE, 1L);
+	}
 	SET(CURLOPT_SHARE, cl->share);
 	SET(CURLOPT_PRIVATE, c);
 	SET(CURLOPT_ERRORBUFFER, c->errbuf);

@@ -25,6 +25,14 @@
  *    own.
  *  - A copy that fails (copy, integrity or verification) is removed, so
  *    no broken file carries a backup's name.
+ *  - The copy is made under a temporary dotfile name (BACKUP_TMP_PREFIX
+ *    + the backup's name) and renamed to the backup's name (never
+ *    replacing, directory fsynced) only once verified: a backup killed
+ *    mid-copy leaves a dotfile (and SQLite's -journal of it), never a
+ *    partial file that pruning would count as the newest backup or an
+ *    operator would restore.  The next backup removes such leftovers
+ *    under the lock, where no other backup can be writing one (found by
+ *    the fault suite's crash points, tests/fault/crash_points.sh).
  *
  * Reprocess.  error/NAME goes back to inbox/NAME with fsutil_move_exact
  * (renameat2 RENAME_NOREPLACE: a taken inbox name is refused, never
@@ -52,11 +60,13 @@
 #include "store/store.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/testhook.h"
 
 #define BACKUP_TRIES	3		/* names tried, one second apart */
 #define BACKUP_LOCK	".backup.lock"
 #define BACKUP_LOCK_WAIT 60		/* seconds for another backup */
 #define BACKUP_NAME_LEN	26		/* db_YYYYMMDD_HHMMSS.sqlite3 */
+#define BACKUP_TMP_PREFIX ".partial-"	/* a copy not yet verified */
 #define ERROR_SUFFIX	".error.json"
 
 /* -- Pure helpers -------------------------------------------------------- */
@@ -267,6 +277,43 @@ drop_copy(int dirfd, const char *dir, const char *name)
 		    "failed copy: %s\n", dir, err);
 }
 
+static int
+backup_leftover(const char *name)
+{
+	return strncmp(name, BACKUP_TMP_PREFIX "db_",
+	    sizeof(BACKUP_TMP_PREFIX "db_") - 1) == 0;
+}
+
+/*
+ * Remove the temporary copies of backups killed before they were named
+ * (and their SQLite journals); only under the lock.  -1 on a failure.
+ */
+static int
+sweep_leftovers(int dirfd, const char *dir)
+{
+	char **names, err[512];
+	size_t n, i;
+	int failed = 0;
+
+	if (list_dir(dirfd, backup_leftover, &names, &n) == -1) {
+		fprintf(stderr, "spoolctl backup: %s: listing: %s\n", dir,
+		    strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (fsutil_unlink(dirfd, names[i], err, sizeof(err)) !=
+		    FSUTIL_OK && errno != ENOENT) {
+			fprintf(stderr, "spoolctl backup: %s: %s\n", dir, err);
+			failed = 1;
+			continue;
+		}
+		log_info(NULL, "backup", "removed %s/%s: the copy of a backup "
+		    "that was interrupted", dir, names[i]);
+	}
+	free_list(names, n);
+	return failed ? -1 : 0;
+}
+
 /*
  * Take dir/.backup.lock, waiting for another backup to finish.  The
  * descriptor holding the lock, or -1 with err.
@@ -399,6 +446,7 @@ admin_backup(const struct config *cfg, const char *dir, long long retain,
 	struct tm tm;
 	enum store_rc orc;
 	char name[BACKUP_NAME_LEN + 1], path[PATH_MAX], err[STORE_ERRMSG_MAX];
+	char tmp[sizeof(BACKUP_TMP_PREFIX) + BACKUP_NAME_LEN], tpath[PATH_MAX];
 	time_t now;
 	int dirfd, lockfd, rc, tries, version, latest, pruned;
 
@@ -443,6 +491,14 @@ admin_backup(const struct config *cfg, const char *dir, long long retain,
 		store_close(s);
 		return ADMIN_FAIL;
 	}
+	if (sweep_leftovers(dirfd, dir) == -1) {
+		log_warnx(NULL, "backup", "failed: %s: cannot remove the copy of "
+		    "an interrupted backup", dir);
+		(void)close(dirfd);
+		(void)close(lockfd);
+		store_close(s);
+		return ADMIN_FAIL;
+	}
 	rc = STORE_REFUSED;
 	for (tries = 0; tries < BACKUP_TRIES; tries++) {
 		if (tries > 0)
@@ -455,8 +511,10 @@ admin_backup(const struct config *cfg, const char *dir, long long retain,
 			rc = STORE_ERROR;
 			break;
 		}
+		snprintf(tmp, sizeof(tmp), BACKUP_TMP_PREFIX "%s", name);
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-		    sizeof(path)) {
+		    sizeof(path) || (size_t)snprintf(tpath, sizeof(tpath),
+		    "%s/%s", dir, tmp) >= sizeof(tpath)) {
 			snprintf(err, sizeof(err), "%s: path too long", dir);
 			rc = STORE_ERROR;
 			break;
@@ -464,15 +522,15 @@ admin_backup(const struct config *cfg, const char *dir, long long retain,
 		/* Taken (another backup this second): wait, never replace. */
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		rc = store_backup(s, path);
+		rc = store_backup(s, tpath);
 		if (rc == STORE_OK)
 			break;
 		snprintf(err, sizeof(err), "%s", store_errmsg(s));
 		if (rc == STORE_REFUSED &&
-		    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		    fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;	/* lost a race for the name */
 		if (rc != STORE_REFUSED)
-			drop_copy(dirfd, dir, name);
+			drop_copy(dirfd, dir, tmp);
 		break;
 	}
 	store_close(s);
@@ -486,15 +544,25 @@ admin_backup(const struct config *cfg, const char *dir, long long retain,
 		(void)close(lockfd);	/* the lock goes with it */
 		return ADMIN_FAIL;
 	}
-	if (verify_copy(path, version, err, sizeof(err)) == -1 ||
-	    (fsutil_fsync_dir(dirfd) == -1 &&
-	    snprintf(err, sizeof(err), "fsync of %s: %s", dir,
-	    strerror(errno)) > 0)) {
+	TESTHOOK_CRASH("backup-copied");
+	if (verify_copy(tpath, version, err, sizeof(err)) == -1) {
 		fprintf(stderr, "spoolctl backup: %s: verification failed: "
 		    "%s; the copy is removed\n", path, err);
 		log_warnx(NULL, "backup", "failed: %s: verification: %s", path,
 		    err);
-		drop_copy(dirfd, dir, name);
+		drop_copy(dirfd, dir, tmp);
+		(void)close(dirfd);
+		(void)close(lockfd);
+		return ADMIN_FAIL;
+	}
+	/* Named only now, never replacing; the directory is fsynced. */
+	if ((rc = fsutil_move_exact(dirfd, tmp, dirfd, name, err,
+	    sizeof(err))) != FSUTIL_OK) {
+		fprintf(stderr, "spoolctl backup: %s: %s; the copy is "
+		    "removed\n", path, err);
+		log_warnx(NULL, "backup", "failed: %s: %s", path, err);
+		/* FATAL: named, but the name's durability is unknown. */
+		drop_copy(dirfd, dir, rc == FSUTIL_FATAL ? name : tmp);
 		(void)close(dirfd);
 		(void)close(lockfd);
 		return ADMIN_FAIL;

@@ -95,6 +95,7 @@
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/testhook.h"
 #include "util/timeutil.h"
 
 #define EXIT_OK		DAYCLOSE_EXIT_OK
@@ -117,6 +118,10 @@ struct ctx {
 	int				 poll_ms;
 	int				 timeout_s;
 	int64_t				 deadline_ms;
+	bool				 quiet_pending;	/* journal_request: a
+							   pending receipt is
+							   not (yet) a refusal */
+	bool				 refused_pending;
 };
 
 /* ---- messages -------------------------------------------------------- */
@@ -547,6 +552,10 @@ journal_request(struct ctx *c, int64_t day_no, bool offline)
 		fail(c, "journal: %s", store_errmsg(st));
 		goto out;
 	}
+	if (!offline && s->pending > 0 && c->quiet_pending) {
+		c->refused_pending = true;	/* run() waits and retries */
+		goto out;
+	}
 	if (!offline && s->pending > 0) {
 		snprintf(why, sizeof(why), "spoold has not submitted %" PRId64
 		    " receipts yet (the first is receipt %" PRId64 "): let "
@@ -708,6 +717,7 @@ record_closed(struct ctx *c, int64_t day_no, const struct fdms_reply *rep)
 	u.status = STORE_DAY_CLOSED;
 	u.fdms_answer = ans;
 	u.closed = fdms_time(s->day_closed);
+	TESTHOOK_CRASH("closeday-closed");
 	if (store_day_update(c->a->store, c->id, day_no, &u) != STORE_OK) {
 		free(ans);
 		return fail(c, "journal: %s (FDMS has closed fiscal day %"
@@ -921,6 +931,7 @@ send_close(struct ctx *c, const struct store_day *day)
 	}
 	fdms_reply_init(&rep, FDMS_CLOSE_DAY);
 	if (call(c, &req, &rep) == FDMS_OK) {
+		TESTHOOK_CRASH("closeday-accepted");
 		memset(&u, 0, sizeof(u));
 		u.status = STORE_DAY_CLOSE_REQUESTED;
 		u.close_operation_id = rep.res.operation_id[0] != '\0' ?
@@ -1489,6 +1500,48 @@ closed_elsewhere(struct ctx *c, const struct store_day *day)
 	return rc;
 }
 
+/*
+ * Receipts signed a moment ago are normal on a trading day: spoold submits
+ * them within milliseconds.  Wait while its queue moves (the lowest
+ * pending global number advances, or the queue empties) rather than
+ * refuse at once; give up when it has not moved for QUEUE_STALL_MS (spoold
+ * stopped, FDMS unreachable) or at the deadline.  true: empty now.
+ */
+#define QUEUE_STALL_MS	3000
+#define QUEUE_POLL_MS	100
+
+static bool
+queue_drained(struct ctx *c)
+{
+	struct store_receipt r;
+	int64_t first = -1, moved = now_ms();
+	bool said = false;
+	int rc;
+
+	for (;;) {
+		rc = store_receipt_next_pending(c->a->store, c->id, &r);
+		if (rc == STORE_NOTFOUND)
+			return true;
+		if (rc != STORE_OK)
+			return false;
+		if (r.global_no != first) {
+			first = r.global_no;
+			moved = now_ms();
+		}
+		store_receipt_free(&r);
+		if (!said) {
+			fprintf(c->out, "waiting for spoold to submit the "
+			    "day's last receipts (from receipt %" PRId64 ")\n",
+			    first);
+			said = true;
+		}
+		if (now_ms() >= c->deadline_ms ||
+		    now_ms() - moved >= QUEUE_STALL_MS)
+			return false;
+		nap(c->poll_ms < QUEUE_POLL_MS ? c->poll_ms : QUEUE_POLL_MS);
+	}
+}
+
 static int
 run(struct ctx *c)
 {
@@ -1544,10 +1597,26 @@ run(struct ctx *c)
 		fprintf(c->out, "fiscal day %" PRId64 ": the last close failed "
 		    "(%s); building a fresh request\n", day.day_no,
 		    day.error_code != NULL ? day.error_code : "?");
-	rc = journal_request(c, day.day_no, offline);
+	/*
+	 * Pending receipts: wait while spoold's queue moves, then try to
+	 * journal the request; a stream of new receipts may slip in between,
+	 * so try again while the queue keeps draining.  When it stops
+	 * moving, the last try refuses with the reason (exit 1).
+	 */
+	c->quiet_pending = !offline;
+	for (;;) {
+		if (c->quiet_pending && !queue_drained(c))
+			c->quiet_pending = false;
+		c->refused_pending = false;
+		rc = journal_request(c, day.day_no, offline);
+		if (rc == EXIT_OK || !c->refused_pending)
+			break;
+		/* Refused quietly: a receipt arrived after the wait. */
+	}
 	store_day_free(&day);
 	if (rc != EXIT_OK)
 		return rc;
+	TESTHOOK_CRASH("closeday-requested");
 	if (store_day_get(c->a->store, c->id, 0, &day) != STORE_OK)
 		return fail(c, "journal: %s", store_errmsg(c->a->store));
 	rc = offline ? send_files(c, &day) : send_close(c, &day);

@@ -174,7 +174,7 @@ print_result(const struct devadmin *a, const char *what,
 	if (r->detail[0] != '\0')
 		fprintf(stderr, " (%s)", r->detail);
 	if (r->fail != FDMS_FAIL_NONE && r->http_status == 0)
-		fprintf(stderr, " [%s]", fdms_fail_name(r->fail));
+		fprintf(stderr, ": %s", r->message);
 	if (r->operation_id[0] != '\0')
 		fprintf(stderr, " operationID=%s", r->operation_id);
 	if (r->in_doubt)

@@ -74,6 +74,7 @@
 
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/testhook.h"
 
 #define NOTED_MAX	1024	/* non-receipt and stuck names remembered */
 #define EVENT_BUF	65536	/* one read(2) of inotify events */
@@ -963,6 +964,7 @@ leave_stuck(struct intake *t, const char *name, const struct fid *f,
 enum intake_claim
 intake_claim(struct intake *t, const char *name, struct intake_claimed *out)
 {
+	struct log_ctx lc;
 	struct ent *e;
 	struct fid f;
 	int rc, saved;
@@ -980,11 +982,24 @@ intake_claim(struct intake *t, const char *name, struct intake_claimed *out)
 		ent_forget(t, e);
 	rc = fsutil_move(t->inbox_fd, name, t->work_fd, name, out->name,
 	    sizeof(out->name), out->reason, sizeof(out->reason));
-	if (rc == FSUTIL_OK)
+	if (rc == FSUTIL_OK) {
+		TESTHOOK_CRASH("claimed");
 		return check_work(t, out);
+	}
 	saved = errno;
 	if (rc == FSUTIL_FATAL)
 		return INTAKE_FATAL;
+	/*
+	 * No room for work/'s new entry (a directory block on ext4): nothing
+	 * moved, the file stays in the inbox and the next scan finds it
+	 * again (invariant 3), so intake pauses until space returns.
+	 */
+	if (saved == ENOSPC || saved == EDQUOT) {
+		ctx_of(t, name, &lc);
+		log_warnx(&lc, "intake", "disk full: left in the inbox (%s)",
+		    out->reason);
+		return INTAKE_GONE;
+	}
 	if (stat_name(t, name, &f) == -1) {
 		if (errno == ENOENT)
 			return INTAKE_GONE;	/* taken or deleted by the POS */

@@ -95,6 +95,7 @@
 #include "spool/pipeline.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/testhook.h"
 #include "util/timeutil.h"
 
 #define HOUR_MS			(60 * 60 * 1000)
@@ -457,6 +458,7 @@ on_submit(struct obdev *d, struct fdms_reply *rep)
 	int rc = 0;
 
 	ctx_of(d, &c, d->cur.source_name, rep->res.operation_id);
+	TESTHOOK_CRASH("submit-answered");
 	if (rep->res.cls == FDMS_OK)
 		rc = answered(d, rep);
 	else {
@@ -495,6 +497,7 @@ submit(struct obdev *d, struct store_receipt *r)
 		store_receipt_free(r);
 		return journal_fatal(d, "recording a submission attempt");
 	}
+	TESTHOOK_CRASH("submit-recorded");
 	fdms_request_init(&req);
 	if (fdms_req_submit_receipt(&req, d->dev->id, r->wire_json,
 	    r->wire_len) == -1) {

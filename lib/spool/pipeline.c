@@ -70,7 +70,10 @@
  *     stored byte for byte.
  *  4. A problem with the file sends the file to error/; a problem with the
  *     environment (journal, fsync, disk) is PIPELINE_FATAL and leaves the
- *     file in work/ for the next start.
+ *     file in work/ for the next start; except a full disk (ENOSPC, EDQUOT
+ *     on a write or move, never an fsync): nothing reached a name, so the
+ *     file waits in work/ (DEFERRED) and goes on once there is room, and a
+ *     result the outbox could not rewrite is rewritten then (stale_from_).
  */
 #include "spool/pipeline.h"
 
@@ -107,6 +110,7 @@
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/testhook.h"
 #include "util/timeutil.h"
 
 #define NAME_BYTES	255		/* NAME_MAX of Linux file systems */
@@ -347,6 +351,19 @@ defer(struct job *j, bool loud, enum log_level level, const char *fmt, ...)
 	return finish(j, PIPELINE_DEFERRED);
 }
 
+/*
+ * A write or move that failed for want of space (not an fsync: that is
+ * FSUTIL_FATAL): nothing of it reached a name, so it is safe to try again
+ * once space returns.  The file waits in work/ (DEFERRED: the device
+ * pauses and retries), never going to error/ for it; one already
+ * journaled is re-filed from the journal then.
+ */
+static bool
+no_space(int rc, int e)
+{
+	return rc == FSUTIL_ERR && (e == ENOSPC || e == EDQUOT);
+}
+
 static void
 sha256_hex(const void *data, size_t len, char out[SHA256_HEX + 1])
 {
@@ -486,7 +503,8 @@ pick_name(int dirfd, const char *name, size_t reserve,
 }
 
 /*
- * work/NAME to dir/to, never replacing.  0, or -1 after fatal_rc.  A file
+ * work/NAME to dir/to, never replacing.  0, or -1 after fatal_rc (or defer,
+ * for want of space: no_space).  A file
  * that left work/ meanwhile (an operator) is logged and not fatal.
  */
 static int
@@ -510,6 +528,11 @@ move_file(struct job *j, int to_fd, const char *to, const char *dir)
 		    "moved to %s/%s", dir, to);
 		snprintf(j->out->final, sizeof(j->out->final), "%s", to);
 		return 0;
+	}
+	if (no_space(rc, e)) {
+		defer(j, true, LOGLV_WARNING, "disk full moving a file to "
+		    "%s/%s: %s", dir, to, err);
+		return -1;
 	}
 	fatal_rc(j, "moving the file to %s/%s: %s", dir, to, err);
 	return -1;
@@ -564,7 +587,7 @@ put_result(const struct pipeline_device *dev, const struct store_receipt *row,
 	cJSON *tree = NULL;
 	char qr[QR_MAX], code[QR_CODE_LEN + 1], name[NAME_BYTES + 32];
 	char *text;
-	int rc;
+	int rc, e;
 
 	memset(&ri, 0, sizeof(ri));
 	ri.file = file;
@@ -616,7 +639,9 @@ put_result(const struct pipeline_device *dev, const struct store_receipt *row,
 	    result_json);
 	rc = fsutil_write_atomic(dev->done_fd, name, text, strlen(text),
 	    PIPELINE_FILE_MODE, err, errlen);
+	e = errno;
 	free(text);
+	errno = e;		/* for no_space() */
 	return rc;
 }
 
@@ -626,12 +651,19 @@ file_done(struct job *j, const struct store_receipt *row, const char *t,
     bool xml, bool refiled)
 {
 	char err[512], total[MONEY_BUFSZ];
+	int rc;
 
-	if (put_result(j->dev, row, t, xml, err, sizeof(err)) != FSUTIL_OK)
+	if ((rc = put_result(j->dev, row, t, xml, err, sizeof(err))) !=
+	    FSUTIL_OK) {
+		if (no_space(rc, errno))
+			return defer(j, true, LOGLV_WARNING, "disk full writing "
+			    "done/%s%s: %s", t, xml ? result_xml : result_json,
+			    err);
 		return fatal_rc(j, "writing done/%s%s: %s", t, xml ?
 		    result_xml : result_json, err);
+	}
 	if (move_file(j, j->dev->done_fd, t, "done") == -1)
-		return PIPELINE_FATAL;
+		return j->out->rc;	/* FATAL, or DEFERRED (no space) */
 	j->out->global_no = row->global_no;
 	j->out->refiled = refiled;
 	j->out->ms = elapsed_ms(j);
@@ -660,7 +692,7 @@ file_error(struct job *j, const char *stage, const struct findings *f)
 	char t[NAME_BYTES + 1], name[NAME_BYTES + 32], err[512];
 	const struct finding *x = f->n > 0 ? &f->v[0] : NULL;
 	char *doc;
-	int rc;
+	int rc, e;
 
 	/*
 	 * Only the file's own name must be free: an error file without its
@@ -675,11 +707,15 @@ file_error(struct job *j, const char *stage, const struct findings *f)
 	snprintf(name, sizeof(name), "%s%s", t, error_json);
 	rc = fsutil_write_atomic(j->dev->error_fd, name, doc, strlen(doc),
 	    PIPELINE_FILE_MODE, err, sizeof(err));
+	e = errno;
 	free(doc);
+	if (no_space(rc, e))
+		return defer(j, true, LOGLV_WARNING, "disk full writing "
+		    "error/%s: %s", name, err);
 	if (rc != FSUTIL_OK)
 		return fatal_rc(j, "writing error/%s: %s", name, err);
 	if (move_file(j, j->dev->error_fd, t, "error") == -1)
-		return PIPELINE_FATAL;
+		return j->out->rc;	/* FATAL, or DEFERRED (no space) */
 	j->out->stage = stage;
 	snprintf(j->out->code, sizeof(j->out->code), "%s", x ? x->code : "");
 	j->out->ms = elapsed_ms(j);
@@ -1374,6 +1410,7 @@ fiscalise(struct job *j, struct receipt *r, struct findings *f,
 		ret = fatal_rc(j, "journal: %s", store_errmsg(dev->store));
 		goto out;
 	}
+	TESTHOOK_CRASH("journaled");
 	ret = file_done(j, &nr, t, xml, false);
 out:
 	lookup_reset(&lk);
@@ -1405,6 +1442,65 @@ refile(struct job *j, const struct store_receipt *row, bool xml)
 	return file_done(j, row, t, xml, true);
 }
 
+/*
+ * Rewrite the results pipeline_result_refresh had no room for (global
+ * numbers stale_from_ up to the device's last): those answered by FDMS
+ * whose file is in done/ (one still in work/ gets its result when it is
+ * re-filed).  PIPELINE_DONE when all are written; DEFERRED while the
+ * disk is still full; FATAL on anything else.
+ */
+static enum pipeline_rc
+refresh_stale(struct job *j)
+{
+	struct pipeline_device *dev = j->dev;
+	struct store_receipt row;
+	struct store_device sd;
+	char err[512];
+	int64_t g, last;
+	int rc, e;
+	bool xml;
+
+	if (store_device_get(dev->store, dev->device_id, &sd) != STORE_OK)
+		return fatal_rc(j, "journal: %s", store_errmsg(dev->store));
+	last = sd.last_global_no;
+	store_device_free(&sd);
+	for (g = dev->stale_from_; g <= last; g++) {
+		rc = store_receipt_by_global(dev->store, dev->device_id, g,
+		    &row);
+		if (rc == STORE_NOTFOUND)
+			continue;
+		if (rc != STORE_OK)
+			return fatal_rc(j, "journal: %s",
+			    store_errmsg(dev->store));
+		rc = FSUTIL_OK;
+		if ((row.state == STORE_R_SUBMITTED ||
+		    row.state == STORE_R_FLAGGED) && row.source_name != NULL &&
+		    plain_name(row.source_name) &&
+		    taken(dev->done_fd, row.source_name, NULL)) {
+			xml = taken(dev->done_fd, row.source_name, result_xml)
+			    && !taken(dev->done_fd, row.source_name,
+			    result_json);
+			rc = put_result(dev, &row, row.source_name, xml, err,
+			    sizeof(err));
+		}
+		e = errno;
+		store_receipt_free(&row);
+		if (no_space(rc, e)) {
+			dev->stale_from_ = g;
+			return defer(j, true, LOGLV_WARNING, "disk full "
+			    "rewriting the result of receipt %lld: %s",
+			    (long long)g, err);
+		}
+		if (rc != FSUTIL_OK)
+			return fatal_rc(j, "rewriting the result of receipt "
+			    "%lld: %s", (long long)g, err);
+	}
+	log_info(&j->lc, "result", "results from receipt %lld on rewritten "
+	    "now that the disk has room", (long long)dev->stale_from_);
+	dev->stale_from_ = 0;
+	return PIPELINE_DONE;
+}
+
 enum pipeline_rc
 pipeline_process(struct pipeline_device *dev, const char *work_name, int fd,
     const char *now, struct pipeline_outcome *out)
@@ -1429,6 +1525,10 @@ pipeline_process(struct pipeline_device *dev, const char *work_name, int fd,
 	if (!plain_name(work_name))
 		return fatal_rc(&j, "\"%s\" is not a file name in work/",
 		    work_name ? work_name : "(null)");
+	/* Answers the disk had no room for come first, in order. */
+	if (dev->stale_from_ != 0 && (ret = refresh_stale(&j)) !=
+	    PIPELINE_DONE)
+		return ret;
 
 	/* Read: bounded, from the descriptor, never through a link. */
 	if (fd == -1) {
@@ -1551,6 +1651,7 @@ pipeline_result_refresh(struct pipeline_device *dev,
 	struct log_ctx lc = { dev->name, row->source_name, NULL };
 	char err[512];
 	bool xml;
+	int rc;
 
 	if (row->source_name == NULL || row->source_name[0] == '\0' ||
 	    strchr(row->source_name, '/') != NULL) {
@@ -1560,8 +1661,21 @@ pipeline_result_refresh(struct pipeline_device *dev,
 	}
 	xml = taken(dev->done_fd, row->source_name, result_xml) &&
 	    !taken(dev->done_fd, row->source_name, result_json);
-	if (put_result(dev, row, row->source_name, xml, err, sizeof(err)) !=
-	    FSUTIL_OK) {
+	rc = put_result(dev, row, row->source_name, xml, err, sizeof(err));
+	if (no_space(rc, errno)) {
+		/*
+		 * Journaled already: only the file the POS reads is behind.
+		 * pipeline_process rewrites it (refresh_stale) before its
+		 * next file, which the full disk defers until there is room.
+		 */
+		if (dev->stale_from_ == 0 || row->global_no < dev->stale_from_)
+			dev->stale_from_ = row->global_no;
+		log_warnx(&lc, "result", "disk full writing done/%s%s: %s; "
+		    "rewritten once there is room", row->source_name, xml ?
+		    result_xml : result_json, err);
+		return PIPELINE_DEFERRED;
+	}
+	if (rc != FSUTIL_OK) {
 		log_error(&lc, "fatal", "writing done/%s%s: %s",
 		    row->source_name, xml ? result_xml : result_json, err);
 		return PIPELINE_FATAL;

@@ -46,6 +46,8 @@ struct pipeline_device {
 	/* Private: what pipeline_device_load owns; what was logged once. */
 	void			*loaded_;
 	int64_t			 warned_day_, maxed_day_;
+	int64_t			 stale_from_;	/* results not rewritten (disk
+						   full) from this global no. */
 	bool			 blocked_logged_, noconfig_logged_;
 };
 
@@ -55,7 +57,8 @@ enum pipeline_rc {
 	PIPELINE_REJECTED,	/* in error/ with its error file */
 	PIPELINE_DEFERRED,	/* left in work/: try again later (day at its
 				   maximum length, signing blocked, no
-				   GetConfig, day close in progress) */
+				   GetConfig, day close in progress, disk
+				   full) */
 	PIPELINE_FATAL		/* environment (journal, fsync, disk): the
 				   daemon must exit; the start-up scan
 				   resolves whatever was half done */
@@ -103,6 +106,8 @@ enum pipeline_rc pipeline_reject(struct pipeline_device *,
 /*
  * Rewrite done/<source_name>.result.json (or .result.xml when that is the
  * one there) from the journal row: for the outbox, once FDMS answered.
+ * DEFERRED when the disk is full: the next pipeline_process rewrites it
+ * first (and defers its own file until that worked).
  */
 enum pipeline_rc pipeline_result_refresh(struct pipeline_device *,
 	    const struct store_receipt *);

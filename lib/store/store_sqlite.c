@@ -57,6 +57,7 @@
 #include <sqlite3.h>
 
 #include "store/migrations.h"
+#include "util/testhook.h"
 
 struct sq {
 	sqlite3	*db;
@@ -1881,6 +1882,8 @@ sq_backup(struct store *s, const char *path)
 	struct stat sb;
 	mode_t old;
 	int rc, r, tries = 0;
+	/* All pages in one step; a page per step when a test crashes mid-copy. */
+	int npages = TESTHOOK_ARMED("backup-copying") ? 1 : -1;
 
 	if (Q(s)->user_tx)
 		return store_fail(s, STORE_REFUSED, "backup: not inside a "
@@ -1914,11 +1917,14 @@ sq_backup(struct store *s, const char *path)
 		goto out;
 	}
 	do {
-		r = sqlite3_backup_step(b, -1);
-		if (r == SQLITE_BUSY || r == SQLITE_LOCKED)
+		r = sqlite3_backup_step(b, npages);
+		TESTHOOK_CRASH("backup-copying");
+		if (r == SQLITE_BUSY || r == SQLITE_LOCKED) {
 			sqlite3_sleep(100);
+			tries++;
+		}
 	} while ((r == SQLITE_OK || r == SQLITE_BUSY || r == SQLITE_LOCKED) &&
-	    ++tries < STORE_BUSY_MS / 100);
+	    tries < STORE_BUSY_MS / 100);
 	if ((rc = sqlite3_backup_finish(b)) != SQLITE_OK || r != SQLITE_DONE) {
 		rc = store_fail(s, STORE_ERROR, "backup: sqlite3_backup_step: "
 		    "%s", r != SQLITE_DONE ? sqlite3_errstr(r) :

@@ -26,13 +26,13 @@
  *     a failed fsync Linux marks the pages clean, so a retry can succeed
  *     although the data is lost (the 2018 PostgreSQL "fsyncgate").
  */
-#define _GNU_SOURCE	/* renameat2's RENAME_NOREPLACE, syscall() */
+#define _GNU_SOURCE	/* renameat2() and RENAME_NOREPLACE */
 
 #include "util/fsutil.h"
+#include "util/testhook.h"
 
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/vfs.h>
 
 #include <linux/magic.h>
@@ -405,6 +405,7 @@ fsutil_write_atomic(int dirfd, const char *name, const void *data,
 	what = "rename";
 	if (renameat(dirfd, tmp, dirfd, name) == -1)
 		goto fail;
+	TESTHOOK_CRASH("write-renamed");
 	if (fsutil_fsync_dir(dirfd) == -1) {
 		saved = errno;
 		snprintf(err, errlen, "%s: fsync of the directory: %s", name,
@@ -475,8 +476,11 @@ noreplace_rename(int fd1, const char *a, int fd2, const char *b)
 	int saved;
 
 	if (!(test_flags & FSUTIL_TEST_NO_RENAMEAT2)) {
-		if (syscall(SYS_renameat2, fd1, a, fd2, b,
-		    RENAME_NOREPLACE) == 0)
+		/*
+		 * glibc's wrapper (2.28), not syscall(): the same call, but
+		 * one a test's LD_PRELOAD can fail (tests/fault/fiu-at.c).
+		 */
+		if (renameat2(fd1, a, fd2, b, RENAME_NOREPLACE) == 0)
 			return 0;
 		/* EINVAL/ENOSYS: the flag is not supported here. */
 		if (errno != EINVAL && errno != ENOSYS)
@@ -597,6 +601,7 @@ fsutil_move(int from_dirfd, const char *from, int to_dirfd, const char *to,
 	}
 	if (final != NULL)
 		memcpy(final, cand, strlen(cand) + 1);
+	TESTHOOK_CRASH("move-renamed");
 	/* Target first: a crash in between leaves two names, never none. */
 	if (fsutil_fsync_dir(to_dirfd) == -1 ||
 	    (from_dirfd != to_dirfd && fsutil_fsync_dir(from_dirfd) == -1)) {

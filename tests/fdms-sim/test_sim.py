@@ -273,8 +273,12 @@ class TestSimModuleVectors(unittest.TestCase):
         r = faults.Rule("1=close-fail/BadCertificateSignature")
         self.assertEqual((r.endpoint, r.action, r.arg),
                          ("CloseDay", "close-fail", "BadCertificateSignature"))
+        r = faults.Rule("SubmitReceipt:1=redirect")
+        self.assertEqual((r.action, r.status), ("redirect", 307))
+        self.assertEqual(faults.Rule("*=redirect/301").status, 301)
         for bad in ("Nope:1=500", "0=500", "3=200", "1=explode", "5-2=500", "3",
-                    "1=close-fail/Nope", "Ping:1=close-fail/InternalError"):
+                    "1=close-fail/Nope", "Ping:1=close-fail/InternalError",
+                    "1=redirect/200", "1=redirect/404"):
             with self.subTest(bad), self.assertRaises(faults.FaultError):
                 faults.Rule(bad)
 
@@ -1425,6 +1429,55 @@ class TestSimEndpoints(Base):
 
 
 # ====================================================================== own processes
+
+class TestBadServerCertificate(Base):
+    """--server-cert-mode: what a client that verifies the server sees, and
+    the redirect fault (never processed)."""
+
+    def handshake(self, p, host="127.0.0.1"):
+        ctx = ssl.create_default_context(cafile=p.ca)
+        with socket.create_connection(("127.0.0.1", p.port), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname=host):
+                return None
+
+    def test_modes(self):
+        base = os.path.join(TMP, "certmode")
+        want = {"expired": "certificate has expired",
+                "notyet": "certificate is not yet valid",
+                "wronghost": "mismatch",
+                "otherca": "unable to get local issuer certificate"}
+        ca = None
+        for mode in ("expired", "notyet", "wronghost", "otherca", "good"):
+            p = tk.SimProcess(base, "--server-cert-mode", mode)
+            try:
+                if ca is not None:   # the CA never changes with the mode
+                    self.assertEqual(open(p.ca).read(), ca)
+                ca = open(p.ca).read()
+                if mode == "good":
+                    self.assertIsNone(self.handshake(p))
+                    continue
+                with self.subTest(mode), self.assertRaises(ssl.SSLCertVerificationError) as e:
+                    self.handshake(p)
+                self.assertIn(want[mode], str(e.exception))
+            finally:
+                self.assertEqual(p.stop(), 0)
+
+    def test_redirect_not_processed(self):
+        d = self.device()
+        r = sim_call("POST", "fault", "SubmitReceipt@%d:1=redirect/308" % d.id)
+        self.assertEqual(r.status, 200, r)
+        try:
+            rc = d.make([("X", "1.00", "1", 1, None)])
+            r = d.submit(rc)
+            self.assertEqual(r.status, 308)
+            self.assertEqual(r.headers.get("location"),
+                             "https://fdms-redirect.invalid/Device/v1/%d/SubmitReceipt" % d.id)
+            self.assertEqual(sim_call("GET", "ledger/%d" % d.id).json["receipts"], [])
+            r = d.submit(rc)
+            self.assertEqual((r.status, r.json["validationErrors"]), (200, []))
+        finally:
+            sim_call("DELETE", "fault")
+
 
 class TestRestart(Base):
     def test_persistence_across_restart(self):

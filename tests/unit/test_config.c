@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -28,7 +29,7 @@ static const char *const vars[] = {
 	"BACKUP_DIR", "BACKUP_RETAIN_DAYS", "FDMS_DEVICE_ID",
 	"FDMS_DEVICE_SERIAL_NO", "FDMS_ACTIVATION_KEY",
 	"FDMS_DEVICE_MODEL_NAME", "FDMS_DEVICE_MODEL_VERSION", "SECRET_KEY",
-	"SPOOLD_CONF",
+	"SPOOLD_CONF", "SPOOLD_USER",
 };
 
 static void
@@ -518,7 +519,8 @@ test_production(void)
 	config_free(c);
 	snprintf(text, sizeof(text), base, "production",
 	    "HTTP://fdmsapi.zimra.co.zw", "encryption_key = " GOOD_KEY "\n");
-	c = load_check(write_conf(text));
+	chmod(write_conf(text), 0640);	/* it holds the key */
+	c = load_check(conf);
 	CHECK_INT(P.n, 1);
 	HAS(at(6), "fdms_base_url", "allowed only in development");
 	config_free(c);
@@ -535,7 +537,8 @@ test_production(void)
 	config_free(c);
 	snprintf(text, sizeof(text), base, "production",
 	    "https://fdmsapi.zimra.co.zw", "encryption_key = " GOOD_KEY "\n");
-	c = load_check(write_conf(text));
+	chmod(write_conf(text), 0640);
+	c = load_check(conf);
 	CHECK_INT(P.n, 0);
 	dump(&P);
 	config_free(c);
@@ -545,6 +548,42 @@ test_production(void)
 	CHECK_INT(P.n, 1);
 	HAS("environment FDMS_ENCRYPTION_KEY", "encryption_key", "Fernet");
 	CHECK(strstr(P.v[0].message, "short") == NULL, "key echoed");
+	config_free(c);
+	clean_env();
+	/* The file that holds the key: others may not read it. */
+	snprintf(text, sizeof(text), base, "production",
+	    "https://fdmsapi.zimra.co.zw", "encryption_key = " GOOD_KEY "\n");
+	chmod(write_conf(text), 0644);
+	c = load_check(conf);
+	CHECK_INT(P.n, 1);
+	HAS(conf, "encryption_key", "others can read it");
+	CHECK(P.n == 0 || strstr(P.v[0].message, GOOD_KEY) == NULL,
+	    "key echoed");
+	config_free(c);
+	/* Nor may group or others change it, key or not. */
+	chmod(conf, 0620);
+	c = load_check(conf);
+	CHECK_INT(P.n, 1);
+	HAS(conf, "", "writable by group or others");
+	config_free(c);
+	/* The key in the environment: a readable file holds no secret. */
+	setenv("FDMS_ENCRYPTION_KEY", GOOD_KEY, 1);
+	snprintf(text, sizeof(text), base, "production",
+	    "https://fdmsapi.zimra.co.zw", "user = no-such-user-spoold\n");
+	chmod(write_conf(text), 0644);
+	c = load_check(conf);
+	CHECK_INT(P.n, 1);
+	HAS(at(7), "user", "no such user");
+	config_free(c);
+	/* Development and staging do not look at the mode. */
+	clean_env();
+	snprintf(text, sizeof(text), base, "staging",
+	    "https://fdmsapitest.zimra.co.zw", "encryption_key = " GOOD_KEY
+	    "\nuser = root\n");
+	chmod(write_conf(text), 0666);
+	c = load_check(conf);
+	CHECK_INT(P.n, 0);
+	dump(&P);
 	config_free(c);
 	clean_env();
 }

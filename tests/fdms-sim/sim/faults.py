@@ -21,6 +21,11 @@ Grammar (whitespace-free; several rules may be given separated by ';',
             | 'commit-drop'   process the request normally (state committed),
                               then close before sending any byte of the reply
             | 'delay/' MS     process normally, answer MS milliseconds late
+            | 'redirect' ['/' CODE]
+                              answer CODE (301, 302, 303, 307 or 308; default
+                              307) with Location: https://fdms-redirect.invalid
+                              + the request's path, without processing (a
+                              client must not follow it)
             | 'close-fail/' CODE
                               CloseDay only: accept and process the close
                               normally, but let it end FiscalDayCloseFailed
@@ -44,6 +49,7 @@ RULE_RE = re.compile(
     r"^(?:(?P<target>[A-Za-z*]*(?:@\d+)?):)?"
     r"(?P<when>\d+|\d+-\d+|\d+\+|\*|%\d+)="
     r"(?P<action>\d{3}(?:/\d+)?|drop|reset|hang(?:/\d+)?|commit-drop|delay/\d+"
+    r"|redirect(?:/\d{3})?"
     r"|close-fail/[A-Za-z]+)$",
     re.I)
 
@@ -104,6 +110,15 @@ class Rule:
             self.endpoint = "CloseDay"
             self.action = "close-fail"
             self.arg = _CC[code]
+            self.seen = 0
+            self.fired = 0
+            return
+        if action.startswith("redirect"):
+            _, _, code = action.partition("/")
+            self.action = "redirect"
+            self.status = int(code) if code else 307
+            if self.status not in (301, 302, 303, 307, 308):
+                raise FaultError("redirect needs 301, 302, 303, 307 or 308 in %r" % text)
             self.seen = 0
             self.fired = 0
             return

@@ -184,6 +184,69 @@ class PKI:
             b = b.add_extension(san, False)
         return b.sign(self.ca_key, hashes.SHA256())
 
+    # -------------------------------------------------------- bad TLS
+    SERVER_CERT_MODES = ("good", "expired", "notyet", "wronghost", "otherca")
+
+    def server_cert_variant(self, mode):
+        """A deliberately bad TLS server certificate for client tests
+        (--server-cert-mode), written as server-MODE.pem/-key.pem in the
+        state directory and returned as (cert path, key path); "good" is
+        the normal one.  Made fresh at every start and never used for
+        anything else, so that server.pem and the CA stay valid:
+          expired    valid from 10 days ago till yesterday, our CA;
+          notyet     valid from tomorrow for 10 days, our CA;
+          wronghost  right dates and CA, but only for fdms.invalid;
+          otherca    right dates and names, issued by a throw-away CA
+                     that nobody trusts (other-ca.pem)."""
+        if mode == "good":
+            return self.server_cert_path, self.server_key_path
+        if mode not in self.SERVER_CERT_MODES:
+            raise ValueError("unknown server certificate mode %r" % mode)
+        now = utcnow()
+        key = ec.generate_private_key(ec.SECP256R1())
+        good_san = x509.SubjectAlternativeName([
+            x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+        host = "localhost"
+        start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=30)
+        issuer_name, issuer_key = self.ca_cert.subject, self.ca_key
+        san = good_san
+        if mode == "expired":
+            start, end = now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)
+        elif mode == "notyet":
+            start, end = now + datetime.timedelta(days=1), now + datetime.timedelta(days=11)
+        elif mode == "wronghost":
+            host = "fdms.invalid"
+            san = x509.SubjectAlternativeName([x509.DNSName(host)])
+        elif mode == "otherca":
+            issuer_key = ec.generate_private_key(ec.SECP256R1())
+            issuer_name = x509.Name([
+                x509.NameAttribute(NameOID.COMMON_NAME, "Untrusted Other CA"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fdms-sim (test only)")])
+            other = (x509.CertificateBuilder()
+                     .subject_name(issuer_name).issuer_name(issuer_name)
+                     .public_key(issuer_key.public_key())
+                     .serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(days=1))
+                     .not_valid_after(now + datetime.timedelta(days=30))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
+                     .sign(issuer_key, hashes.SHA256()))
+            _write_atomic(os.path.join(self.dir, "other-ca.pem"), pem(other).encode())
+        b = (x509.CertificateBuilder()
+             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+             .issuer_name(issuer_name).public_key(key.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(start).not_valid_after(end)
+             .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False,
+                                          False, False), True)
+             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+             .add_extension(san, False))
+        cert = b.sign(issuer_key, hashes.SHA256())
+        self._save_pair("server-" + mode, cert, key)
+        return (os.path.join(self.dir, "server-%s.pem" % mode),
+                os.path.join(self.dir, "server-%s-key.pem" % mode))
+
     # -------------------------------------------------------- devices
     def check_csr(self, pem_text, device_id, expected_serial=None):
         """Validate a device CSR; returns (csr, serial from the CN) or DEV03."""

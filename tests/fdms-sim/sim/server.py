@@ -97,14 +97,14 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
     request_queue_size = 512
 
-    def __init__(self, addr, sim, faults, verbose=False):
+    def __init__(self, addr, sim, faults, verbose=False, server_cert_mode="good"):
         self.sim = sim
         self.faults = faults
         self.verbose = verbose
         self.opids = OperationIds()
         self.peer_cache = {}
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(sim.pki.server_cert_path, sim.pki.server_key_path)
+        ctx.load_cert_chain(*sim.pki.server_cert_variant(server_cert_mode))
         ctx.load_verify_locations(sim.pki.ca_path)
         ctx.verify_mode = ssl.CERT_OPTIONAL
         ctx.verify_flags = ctx.verify_flags | X509_V_FLAG_NO_CHECK_TIME
@@ -285,6 +285,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_error_obj(ApiError(fault.status, "Injected fault " + fault.text,
                                              headers=extra), op_id)
                 return
+            if fault.action == "redirect":
+                # Not processed: the client must not follow it (the
+                # Location is another host that must never see the body).
+                self.latency()
+                self.send(fault.status, {"title": "Moved", "status": fault.status},
+                          op_id, {"Location": "https://fdms-redirect.invalid" + self.path})
+                return
             if fault.action in ("drop", "reset"):
                 self.drop(fault.action == "reset")
                 return
@@ -443,5 +450,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
         raise NotFound("No simulator endpoint %s /_sim/%s" % (m, "/".join(parts)))
 
 
-def make_server(host, port, sim, faults, verbose=False):
-    return Server((host, port), sim, faults, verbose)
+def make_server(host, port, sim, faults, verbose=False, server_cert_mode="good"):
+    return Server((host, port), sim, faults, verbose, server_cert_mode)

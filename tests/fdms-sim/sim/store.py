@@ -44,6 +44,9 @@ CREATE INDEX IF NOT EXISTS r_hash ON receipts(device_id, global_no, hash);
 CREATE INDEX IF NOT EXISTS r_counter ON receipts(device_id, day_no, counter);
 CREATE INDEX IF NOT EXISTS r_invoice ON receipts(taxpayer, invoice_no);
 CREATE INDEX IF NOT EXISTS r_ref ON receipts(ref_receipt_id);
+-- global_taken (every SubmitReceipt): without it SQLite picks r_counter by
+-- (device_id, day_no) and scans the whole day: quadratic in a long day
+CREATE INDEX IF NOT EXISTS r_day_global ON receipts(device_id, day_no, global_no);
 CREATE TABLE IF NOT EXISTS files(
   file_id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL, operation_id TEXT,
   file_name TEXT, uploaded_at TEXT, day_no INTEGER, day_opened TEXT,
