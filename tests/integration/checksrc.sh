@@ -1,4 +1,5 @@
 #!/bin/sh
+# check: once
 # checksrc.sh - source rules that a compiler does not enforce (anchors A.6):
 # banned functions, no floating point in the fiscal core, a design note at
 # the top of every C file, file opening only in lib/util.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# check: once
 # fdms_sim.sh - the FDMS simulator's own test suite (tests/fdms-sim/test_sim.py,
 # Python unittest against a real simulator process), run from the repository
 # top by tests/run-tests. Prints unittest's verbose log, then the summary line
