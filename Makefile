@@ -14,6 +14,9 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
 SANITIZE ?=
+# Builds inside make check and check-fault use every core; tests run one
+# at a time (they time their own waits).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
 
 PKGS := libcurl openssl sqlite3 libxml-2.0 libcjson inih
@@ -130,10 +133,12 @@ check-unit: check-build
 check:
 	@rm -f .check-summary
 	@echo "== clang build (warnings as errors)"
-	@$(MAKE) --no-print-directory -s CC=clang B=build-clang all
+	@$(MAKE) --no-print-directory -s -j$(NPROC) CC=clang B=build-clang all
 	@echo "== gcc build and tests"
+	@$(MAKE) --no-print-directory -j$(NPROC) check-build
 	@$(MAKE) --no-print-directory check-unit SUMMARY=$(abspath .check-summary)
 	@echo "== the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@$(MAKE) --no-print-directory -j$(NPROC) check-build SANITIZE=address,undefined
 	@$(MAKE) --no-print-directory check-unit SANITIZE=address,undefined \
 	  SUMMARY=$(abspath .check-summary)
 	@tests/summarize .check-summary
@@ -145,7 +150,7 @@ export SUMMARY
 # runs the same scenarios reduced.
 .PHONY: check-fault
 check-fault:
-	@$(MAKE) --no-print-directory B=build-fault TEST_HOOKS=1 check-build
+	@$(MAKE) --no-print-directory -j$(NPROC) B=build-fault TEST_HOOKS=1 check-build
 	@SPOOLD_BIN=$(abspath build-fault/bin) BUILD_DIR=$(abspath build-fault) \
 	  SPOOLD_FAULT_FULL=1 tests/run-fault
 
