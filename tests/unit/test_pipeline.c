@@ -34,6 +34,7 @@
 #include "io/document.h"
 #include "store/store.h"
 #include "tap.h"
+#include "testcert.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -69,47 +70,11 @@ struct env {
 
 /* ---- set-up ---------------------------------------------------------- */
 
-/* A self-signed P-256 certificate (PEM) and its key (PEM), malloc'd. */
+/* A self-signed P-256 certificate and its key (tests/unit/testcert.h). */
 static char *
 make_cert(char **key_pem)
 {
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n;
-	BIO *b;
-	char *p, *out = NULL;
-	long len;
-
-	*key_pem = NULL;
-	if (k == NULL || x == NULL)
-		goto done;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
-	X509_set_pubkey(x, k);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"ZIMRA-SN-0001-0000012345", -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	if (X509_sign(x, k, EVP_sha256()) == 0)
-		goto done;
-	if ((b = BIO_new(BIO_s_mem())) != NULL) {
-		if (PEM_write_bio_X509(b, x) == 1 &&
-		    (len = BIO_get_mem_data(b, &p)) > 0)
-			out = strndup(p, (size_t)len);
-		BIO_free(b);
-	}
-	if ((b = BIO_new(BIO_s_mem())) != NULL) {
-		if (PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
-		    NULL) == 1 && (len = BIO_get_mem_data(b, &p)) > 0)
-			*key_pem = strndup(p, (size_t)len);
-		BIO_free(b);
-	}
-done:
-	EVP_PKEY_free(k);
-	X509_free(x);
-	return out;
+	return testcert_p256("ZIMRA-SN-0001-0000012345", key_pem);
 }
 
 static const char *
